@@ -9,7 +9,10 @@ nothing at all.
 import logging
 from pathlib import Path
 
-from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+if __package__:
+    from .nodes import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
+else:  # loaded as a plain file (a test runner collecting the folder), not as ComfyUI's package
+    NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS = {}, {}
 
 WEB_DIRECTORY = "./js"
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS", "WEB_DIRECTORY"]
@@ -75,4 +78,4 @@ def _mount():
         return None
 
 
-HOLAF_CONTEXT = _mount()
+HOLAF_CONTEXT = _mount() if __package__ else None
