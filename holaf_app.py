@@ -158,7 +158,7 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
 
     @routes.get("/")
     async def index_page(request: web.Request) -> web.Response:
-        return _page_response(ctx, js_base=ctx.js_base_url.lstrip("/"))
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))
 
     app.add_routes(table)
     app.router.add_static(ctx.js_base_url, JS_DIR, follow_symlinks=False)
@@ -180,6 +180,13 @@ async def _no_cache_for_scripts(request: web.Request, response: web.StreamRespon
 
 
 # --------------------------------------------------------------------------- core routes
+def relative_js_base(ctx: HolafContext, request_path: str) -> str:
+    """``js/`` relative to the page, so it resolves under any prefix (``/api/holaf/view`` in
+    ComfyUI, a reverse proxy's sub-path): one ``../`` per folder level of the page's path."""
+    depth = max(0, request_path.count("/") - 1)
+    return "../" * depth + ctx.js_base_url.lstrip("/")
+
+
 def _page_response(ctx: HolafContext, *, js_base: str) -> web.Response:
     try:
         template = STANDALONE_PAGE.read_text(encoding="utf-8")
@@ -345,4 +352,4 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
     @routes.get("/holaf/view")
     async def view_page(request: web.Request) -> web.Response:
         """The full-page UI; inside ComfyUI this is the viewer's "Open in new tab"."""
-        return _page_response(ctx, js_base=".." + ctx.js_base_url)
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))
