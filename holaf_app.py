@@ -170,6 +170,13 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
         await ctx.stop_services()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def close_event_sockets(_app: web.Application) -> None:
+        # aiohttp waits for open handlers before cleanup runs: without this, an open page
+        # keeps Ctrl+C (or SIGTERM) waiting for the shutdown timeout.
+        await hub.close_all()
+
+    app.on_shutdown.append(close_event_sockets)
     return app
 
 

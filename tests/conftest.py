@@ -108,9 +108,10 @@ def standalone_server(standalone_server_factory):
 
 
 @pytest.fixture
-def browser_context_factory(tmp_path_factory):
+def browser_context_factory(tmp_path_factory, standalone_server_factory):
     """``factory(viewport=None, **context_options)`` → a Playwright persistent context in a fresh
-    ``--user-data-dir`` (Chromium at /usr/bin/chromium with the project's flags)."""
+    ``--user-data-dir`` (Chromium at /usr/bin/chromium with the project's flags). Depends on the
+    server factory only so that browsers close before the servers stop."""
     sync_api = browser_support.require_playwright()
     browser_support.require_chromium()
     manager = sync_api.sync_playwright()
