@@ -47,6 +47,9 @@ log = logging.getLogger("holaf")
 __version__ = "0.1.0"
 EXTENSION_DIR = Path(__file__).resolve().parent
 JS_DIR = EXTENSION_DIR / "js"
+#: ComfyUI serves ``js/`` at ``/extensions/<name>`` where ``<name>`` is the folder *or link*
+#: name inside ``custom_nodes`` (it does not resolve symlinks), so take it unresolved too.
+WEB_NAME = Path(os.path.abspath(__file__)).parent.name
 STANDALONE_PAGE = JS_DIR / "holaf_standalone.html"
 DATA_DIR_NAME = "__holaf_utilities"
 CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
@@ -98,7 +101,7 @@ def build_context(mode: str, paths: HostPaths, events: EventHub, *, features: li
         db=db,
         security=Security(config),
         events=events,
-        js_base_url=f"/extensions/{quote(EXTENSION_DIR.name)}",
+        js_base_url=f"/extensions/{quote(WEB_NAME)}",
         version=__version__,
     )
     ctx.state["feature_modules"] = features

@@ -308,15 +308,15 @@ class SettingsView {
         field.error.textContent = message;
         field.row.classList.add("holaf-invalid");
         field.control.setAttribute("aria-invalid", "true");
-        first ||= field.control;
+        first ||= field;
       }
     }
     const summary = apiError?.code === "invalid_settings" ? "Nothing was saved: fix the highlighted fields." : `Not saved: ${apiError?.message || error}`;
     this.status.textContent = general.length ? `${summary} ${general.join("; ")}` : summary;
     this.status.dataset.kind = "error";
     if (first) {
-      first.scrollIntoView({ block: "nearest" });
-      first.focus();
+      first.row.scrollIntoView({ block: "nearest" });
+      first.control.focus({ preventScroll: true });
     }
   }
 

@@ -161,7 +161,7 @@ export class ToastManager {
     node.append(icon, text);
     if (options.dismissible !== false) {
       node.appendChild(el("button", {
-        className: "holaf-toast-close", testid: "holaf-toast-close", text: "×",
+        className: "holaf-icon-button holaf-toast-close", testid: "holaf-toast-close", text: "×",
         attrs: { type: "button", "aria-label": "Dismiss", title: "Dismiss" },
         on: { click: (event) => { event.stopPropagation(); this.dismiss(id); } },
       }));
