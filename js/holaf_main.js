@@ -6,7 +6,9 @@
  * It also answers LOAD_WORKFLOW / QUEUE_PROMPT requests from Holaf pages opened in other
  * tabs of the same origin (BroadcastChannel `holaf_comfy_bridge`).
  */
+// @ts-ignore ComfyUI serves this shim at runtime (no types for 1.27)
 import { app } from "../../scripts/app.js";
+// @ts-ignore ComfyUI serves this shim at runtime
 import { api } from "../../scripts/api.js";
 import { serveBridge } from "./common/bridge.js";
 import { createComfyHost, loadWorkflowInComfy, queuePromptInComfy } from "./common/host.js";

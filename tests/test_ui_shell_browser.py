@@ -417,3 +417,16 @@ def test_a_read_only_config_shows_the_hash_to_paste_by_hand(standalone_server_fa
     assert "[broken" in server.config_path.read_text(), "the unreadable file was left untouched"
     page.keyboard.press("Escape")
     problems.assert_none()
+
+
+def test_a_theme_changed_in_one_tab_reaches_the_same_panel_in_another_tab(browser_context, standalone_server):
+    first, problems_a = open_standalone_page(browser_context, standalone_server)
+    second, problems_b = open_standalone_page(browser_context, standalone_server)
+    panel_a = open_settings(first)
+    panel_b = open_settings(second)
+    panel_a.locator('[data-testid="holaf-theme-select"]').select_option("forest-green")
+    poll(lambda: panel_b.get_attribute("data-holaf-theme"), lambda t: t == "forest-green",
+         message="the server's settings event reached the other tab")
+    assert panel_b.locator('[data-testid="holaf-setting-UtilitiesUI-theme"]').input_value() == "forest-green"
+    problems_a.assert_none()
+    problems_b.assert_none()
