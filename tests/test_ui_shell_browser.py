@@ -189,6 +189,15 @@ def test_keys_typed_in_a_panel_do_not_reach_the_host_page(standalone_page):
     page.keyboard.press("Alt+Shift+KeyX")
     keys = [k for k in page.evaluate("window.__keys") if k not in ("Alt", "Shift")]
     assert keys == ["X"], "only Alt+Shift combos pass (tool shortcuts)"
+    page.evaluate("window.__keys = []")
+    panel.locator('[data-testid="holaf-panel-title"]').click()  # not focusable itself
+    assert page.evaluate("document.activeElement.dataset.testid") == "holaf-panel-settings"
+    page.keyboard.press("Delete")
+    page.keyboard.press("Control+KeyA")
+    assert page.evaluate("window.__keys") == [], "a click on the panel gives it the keyboard"
+    page.mouse.click(20, 780)  # outside every panel: keys belong to the page again
+    page.keyboard.press("Delete")
+    assert page.evaluate("window.__keys") == ["Delete"]
     problems.assert_none()
 
 

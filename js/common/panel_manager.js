@@ -40,6 +40,7 @@ import { THEMES, applyTheme, normalizeTheme } from "./themes.js";
 
 const BASE_Z = 1000;
 const FALLBACK_SIZE = { width: 800, height: 560 };
+const FOCUSABLE = "button, input, select, textarea, a[href], [tabindex]:not(.holaf-panel), [contenteditable=''], [contenteditable='true']";
 const INTERACTIVE = "button, input, select, textarea, a, [contenteditable=''], [contenteditable='true'], [data-holaf-no-drag]";
 
 /** @type {Map<string, Panel>} open panels by id, in stacking order (last = front) */
@@ -115,7 +116,7 @@ export class Panel extends Eventable {
     this.element = el("div", {
       className: ["holaf-panel", o.className || ""],
       testid: `holaf-panel-${o.id}`,
-      attrs: { role: "dialog", "aria-label": o.title },
+      attrs: { role: "dialog", "aria-label": o.title, tabindex: "-1" },
     });
     this.element.dataset.panelId = o.id;
     this.element.style.visibility = "hidden";
@@ -162,7 +163,15 @@ export class Panel extends Eventable {
 
   _bindEvents() {
     const pool = this.pool;
-    pool.add(this.element, "pointerdown", () => this.bringToFront(), true);
+    pool.add(this.element, "pointerdown", (event) => {
+      this.bringToFront();
+      // A click on a non-focusable part still gives the panel the keyboard focus, so keys
+      // typed next land here (and stop here) instead of on ComfyUI's page.
+      const target = /** @type {HTMLElement} */ (event.target);
+      if (!target.closest(FOCUSABLE) && document.activeElement !== this.element) {
+        this.element.focus({ preventScroll: true });
+      }
+    }, true);
     pool.add(this.element, "focusin", () => this.bringToFront());
     pool.add(this.header, "pointerdown", (event) => this._startDrag(/** @type {PointerEvent} */ (event)));
     pool.add(this.header, "dblclick", (event) => {
