@@ -397,7 +397,7 @@ def test_the_login_dialog_shows_the_rate_limit_wait(standalone_server_factory, b
     dialog = page.locator('[data-testid="holaf-dialog"]')
     status = dialog.locator('[data-testid="holaf-dialog-status"]')
     field = dialog.locator('[data-testid="holaf-auth-password"]')
-    for attempt in range(6):
+    for attempt in range(10):  # past 5 failures each lock doubles, so one attempt lands inside a lock
         field.fill(f"wrong {attempt}")
         dialog.locator('[data-testid="holaf-auth-submit"]').click()
         poll(status.inner_text, lambda t: "Wrong password" in t or "Too many" in t)
