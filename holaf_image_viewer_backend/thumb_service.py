@@ -114,6 +114,7 @@ class ThumbnailService:
         self.use_processes = use_processes
         self.variant_provider: VariantProvider | None = None
         self.candidate_source: Callable[[sqlite3.Connection, int], list[dict]] | None = None
+        self.index_sql: dict[str, str] | None = None  # set once the index is known (stats, paths)
         self.monitor = LoadMonitor()
         self.failures: dict[str, Failure] = {}
         self._pending_rows: list[tuple] = []
@@ -392,6 +393,68 @@ class ThumbnailService:
             with self._rows_lock:
                 self._pending_rows[:0] = rows
 
+    # -- progress and maintenance ------------------------------------------------------------
+    def stats(self, conn: sqlite3.Connection) -> dict:
+        """done / pending / failed for a progress indicator (runs on a read connection)."""
+        if self.index_sql is not None:
+            row = conn.execute(self.index_sql["stats"], {"px": self.size}).fetchone()
+            total, done, failed = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+        else:
+            done = conn.execute("SELECT count(*) FROM thumbnails WHERE status = 'done' AND thumb_px = ?", (self.size,)).fetchone()[0]
+            failed = conn.execute("SELECT count(*) FROM thumbnails WHERE status = 'failed'").fetchone()[0]
+            total = done + failed + (self.worker.queue.counts()["queued"] if self.worker else 0)
+        counts = self.worker.queue.counts() if self.worker else {"queued": 0, "running": 0}
+        return {
+            "total": total, "done": done, "failed": failed, "pending": max(0, total - done - failed),
+            "queued": counts["queued"], "running": counts["running"], "size": self.size,
+            "background": bool(self._setting("thumbnail_background")), "idle": self.monitor.idle(),
+        }
+
+    def clean(self) -> dict:
+        """Remove orphan and stale thumbnails, forget rows whose file is gone (blocking)."""
+        rows = self.db.read_sync(lambda conn: conn.execute(
+            "SELECT path, mtime_ns, size, variant, thumb_px, status FROM thumbnails").fetchall())
+        known_paths: set[str] | None = None
+        if self.index_sql is not None:
+            known_paths = set(self.db.read_sync(lambda conn: [r[0] for r in conn.execute(self.index_sql["paths"])]))
+        current = self.size
+        wanted: dict[str, set[str]] = {}
+        row_by_hash = {}
+        for r in rows:
+            if known_paths is not None and r["path"] not in known_paths:
+                continue
+            h = ThumbKey(r["path"], 0, 0).path_hash
+            row_by_hash[h] = r
+            wanted.setdefault(h, set()).add(version_hash(r["mtime_ns"], r["size"], r["variant"]))
+        if known_paths is not None:
+            for path in known_paths:
+                wanted.setdefault(ThumbKey(path, 0, 0).path_hash, set())
+        removed = stale = 0
+        present: set[str] = set()
+        cache = self.cache
+        for file, h, version in cache.iter_files():
+            keep = bool(h) and file.parent.parent == cache.dir and h in wanted
+            if keep and wanted[h] and version not in wanted[h]:
+                keep = False
+                stale += 1
+            if not keep:
+                try:
+                    file.unlink()
+                    removed += 1
+                except OSError:
+                    pass
+            else:
+                present.add(h)
+        missing = [r["path"] for h, r in row_by_hash.items()
+                   if r["status"] == "done" and (h not in present or r["thumb_px"] != current)]
+        orphan_rows = [r["path"] for r in rows if known_paths is not None and r["path"] not in known_paths]
+        forget = missing + orphan_rows
+        if forget:
+            self.db.write_sync(lambda conn: conn.executemany("DELETE FROM thumbnails WHERE path = ?", [(p,) for p in forget]))
+        self.wake_backfill()
+        return {"deleted_orphans": removed - stale, "deleted_stale": stale, "requeued_missing": len(missing),
+                "forgotten_rows": len(orphan_rows)}
+
     # -- file operations keep the cache in step ---------------------------------------------
     @staticmethod
     def sql_paths_moved(conn: sqlite3.Connection, moves: list[tuple[str, str]]) -> None:
@@ -447,3 +510,33 @@ class ThumbnailService:
             except asyncio.TimeoutError:
                 pass
             self._wake_backfill.clear()
+
+
+class ThumbnailFollower:
+    """File operations move, rename and drop thumbnail status rows and cached files with their files."""
+
+    def __init__(self, service: ThumbnailService) -> None:
+        self.service = service
+
+    @staticmethod
+    def _split(changes) -> tuple[list[tuple[str, str]], list[str]]:
+        moves = [(c.old, c.new) for c in changes if c.new and c.op != "delete"]
+        gone = [c.old for c in changes if c.op in ("delete", "vanished")]
+        return moves, gone
+
+    def lookup(self, conn, rels):
+        return {}
+
+    def on_commit(self, conn: sqlite3.Connection, changes) -> None:
+        moves, gone = self._split(changes)
+        if moves:
+            ThumbnailService.sql_paths_moved(conn, moves)
+        if gone:
+            ThumbnailService.sql_paths_deleted(conn, gone)
+
+    def after_commit(self, changes) -> None:
+        moves, gone = self._split(changes)
+        if moves:
+            self.service.files_moved(moves)
+        if gone:
+            self.service.files_deleted(gone)

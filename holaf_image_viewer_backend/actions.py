@@ -1,0 +1,51 @@
+"""Image Viewer actions: thumbnails, the trashcan and file operations, metadata tools.
+
+A feature module (listed in ``holaf_app.FEATURES``): it declares its settings and
+its own migration components (``thumbnails``, ``file_ops``), builds the
+:class:`ThumbnailService` and the :class:`FileOps` engine, registers the routes
+and, at start-up, reconciles any file operation a crash interrupted *before* the
+thumbnail worker starts. Other features reach the services through
+``ctx.state["holaf.thumbnails"]`` and ``ctx.state["holaf.file_ops"]`` (edits call
+``set_variant_provider`` and ``regenerate``).
+"""
+from __future__ import annotations
+
+import logging
+
+from . import file_ops, thumb_service
+from .file_ops import FileOps
+from .routes import file_ops_routes, thumbnail_routes
+from .thumb_service import ThumbnailFollower, ThumbnailService
+
+log = logging.getLogger("holaf.actions")
+
+SETTINGS = list(thumb_service.SETTINGS)
+MIGRATIONS = {"thumbnails": thumb_service.MIGRATIONS, "file_ops": file_ops.MIGRATIONS}
+CHANGE_EVENT = "holaf.images.changed"
+
+
+def setup(ctx, routes) -> None:
+    service = ThumbnailService(ctx)
+    ops = FileOps(ctx.db, ctx.paths.output_dir, listeners=[ThumbnailFollower(service)])
+    ctx.state["holaf.thumbnails"] = service
+    ctx.state["holaf.file_ops"] = ops
+
+    def on_changed(op: str, results: list[dict]) -> None:
+        changed = [{"path": r["path"], "new_path": r.get("new_path")} for r in results if r.get("ok")]
+        if changed:
+            ctx.events.publish(CHANGE_EVENT, {"reason": op, "count": len(changed), "items": changed[:500]})
+            service.wake_backfill()
+
+    thumbnail_routes.add_routes(routes, ctx, service)
+    file_ops_routes.add_routes(routes, ctx, ops, on_changed)
+
+    async def start() -> None:
+        summary = await ctx.run_blocking(ops.reconcile)
+        if summary.get("items"):
+            log.warning("Finished %d file operations interrupted by a crash", summary["items"])
+        await service.start()
+
+    async def stop() -> None:
+        await service.stop()
+
+    ctx.add_service("Image Viewer actions (thumbnails, file operations)", start, stop)
