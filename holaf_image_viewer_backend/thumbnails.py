@@ -381,7 +381,7 @@ def _ffmpeg_frame(exe: str, src: Path, size: int, seek: float, timeout: float) -
     command = [
         exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-threads", "1",
         "-ss", f"{seek:.3f}", "-i", str(src), "-frames:v", "1", "-an", "-sn", "-dn",
-        "-vf", f"scale={size}:{size}:force_original_aspect_ratio=decrease:flags=bilinear",
+        "-vf", f"scale=w='min(iw,{size})':h='min(ih,{size})':force_original_aspect_ratio=decrease:flags=bilinear",
         "-pix_fmt", "rgb24", "-c:v", "ppm", "-f", "image2pipe", "-",
     ]
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...holaf_http import HolafError, field, json_ok, read_json
+from ...holaf_security import UnsafePathError
 from ..thumb_service import ThumbnailService
 
 MAX_PRIORITY_PATHS = 1000
@@ -39,6 +40,8 @@ def _paths_field(body: dict, *, max_items: int) -> list:
 async def _inspect_errors(coro):
     try:
         return await coro
+    except UnsafePathError:
+        raise
     except FileNotFoundError:
         raise HolafError(404, "file not found", code="not_found")
     except IsADirectoryError:
@@ -100,11 +103,13 @@ def add_routes(routes, ctx, service: ThumbnailService) -> None:
     @routes.get("/holaf/images/thumbnail-stats")
     async def thumbnail_stats(request: web.Request) -> web.Response:
         """done / pending / failed, for the progress indicator."""
+        await ctx.run_blocking(service.flush)
         stats = await ctx.db.execute_fn(service.stats)
         return json_ok({"ok": True, **stats})
 
     @routes.post("/holaf/images/maintenance/clean-thumbnails")
     async def clean_thumbnails(request: web.Request) -> web.Response:
         """Delete orphan and stale thumbnails; missing ones go back to the queue."""
+        await ctx.run_blocking(service.flush)
         details = await ctx.run_blocking(service.clean)
         return json_ok({"ok": True, "status": "ok", "details": details})
