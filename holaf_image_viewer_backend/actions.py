@@ -14,7 +14,8 @@ import logging
 
 from . import file_ops, thumb_service
 from .file_ops import FileOps
-from .routes import file_ops_routes, thumbnail_routes
+from .metadata_tools import MetadataTools
+from .routes import file_ops_routes, metadata_tools_routes, thumbnail_routes
 from .thumb_service import ThumbnailFollower, ThumbnailService
 
 log = logging.getLogger("holaf.actions")
@@ -36,8 +37,10 @@ def setup(ctx, routes) -> None:
             ctx.events.publish(CHANGE_EVENT, {"reason": op, "count": len(changed), "items": changed[:500]})
             service.wake_backfill()
 
+    tools = MetadataTools(ctx.paths.output_dir, ops.lock)
     thumbnail_routes.add_routes(routes, ctx, service)
     file_ops_routes.add_routes(routes, ctx, ops, on_changed)
+    metadata_tools_routes.add_routes(routes, ctx, tools, on_changed)
 
     async def start() -> None:
         summary = await ctx.run_blocking(ops.reconcile)

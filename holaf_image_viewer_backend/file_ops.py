@@ -175,7 +175,7 @@ class FileOps:
         self.trash_root = self.root / TRASH_DIR
         self.listeners = list(listeners)
         self.chunk = max(1, chunk)
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
         self.on_progress: Callable[[int], None] | None = None  # called after each file moved (tests, progress)
 
     # -- paths -------------------------------------------------------------------
@@ -363,7 +363,7 @@ class FileOps:
         """Delete every media file in the trash (with sidecars), then whatever else is left there."""
         results = self._run("delete", self.trashed_paths())
         leftovers = 0
-        with self._lock:
+        with self.lock:
             if self.trash_root.is_dir():
                 for folder, dirs, files in os.walk(self.trash_root, topdown=False):
                     for name in files:
@@ -381,7 +381,7 @@ class FileOps:
 
     # -- execution ------------------------------------------------------------------------------
     def _run(self, op: str, rels: list, **options) -> list[dict]:
-        with self._lock:
+        with self.lock:
             originals = None
             if op == "restore":
                 clean = [r for r in rels if isinstance(r, str)]
@@ -480,7 +480,7 @@ class FileOps:
     # -- crash recovery ---------------------------------------------------------------------------
     def reconcile(self) -> dict:
         """Finish or undo every intent left by an interrupted batch (call before serving)."""
-        with self._lock:
+        with self.lock:
             rows = self.db.read_sync(lambda conn: conn.execute(
                 "SELECT batch, item, seq, op, role, src, dst FROM file_ops_journal ORDER BY batch, item, seq").fetchall())
             if not rows:
