@@ -136,6 +136,18 @@ class _DirCache:
 
     def __init__(self) -> None:
         self._names: dict[Path, set[str]] = {}
+        self._media_by_stem: dict[Path, dict[str, list[str]]] = {}
+
+    def media_with_stem(self, folder: Path, stem: str) -> list[str]:
+        """Media file names in ``folder`` whose base name is ``stem`` (indexed once per folder)."""
+        index = self._media_by_stem.get(folder)
+        if index is None:
+            index = {}
+            for name in self.names(folder):
+                if media_kind(name) is not None:
+                    index.setdefault(os.path.splitext(name)[0], []).append(name)
+            self._media_by_stem[folder] = index
+        return index.get(stem, [])
 
     def names(self, folder: Path) -> set[str]:
         names = self._names.get(folder)
@@ -177,6 +189,18 @@ class FileOps:
         self.chunk = max(1, chunk)
         self.lock = threading.Lock()
         self.on_progress: Callable[[int], None] | None = None  # called after each file moved (tests, progress)
+        self._slice_start = time.perf_counter()
+
+    def _pace(self) -> None:
+        """Hand the GIL over now and then: a long batch must not slow the event loop's requests.
+
+        A busy Python thread only lets others run every 5 ms, and each request
+        needs the GIL many times; a 1 ms nap per 4 ms of work keeps answers fast.
+        """
+        now = time.perf_counter()
+        if now - self._slice_start > 0.004:
+            time.sleep(0.001)
+            self._slice_start = time.perf_counter()
 
     # -- paths -------------------------------------------------------------------
     def rel(self, path: Path) -> str:
@@ -196,12 +220,7 @@ class FileOps:
     # -- planning ----------------------------------------------------------------------
     def _companions(self, src: Path, batch_mains: set[Path], claimed: set[Path], dirs: _DirCache) -> tuple[list[Transfer], bool]:
         folder, stem = src.parent, src.stem
-        names = dirs.names(folder)
-        shared = any(
-            n != src.name and os.path.splitext(n)[0] == stem and media_kind(n) is not None
-            and (folder / n) not in batch_mains
-            for n in names
-        )
+        shared = any(n != src.name and (folder / n) not in batch_mains for n in dirs.media_with_stem(folder, stem))
         if shared:
             return [], any(dirs.exists(p) for p in companion_templates(folder, stem).values())
         found = []
@@ -244,6 +263,7 @@ class FileOps:
         resolved: list[tuple[Item, Path | None]] = []
         seen: set[str] = set()
         for index, rel in enumerate(rels):
+            self._pace()
             item = Item(index, rel if isinstance(rel, str) else repr(rel), op)
             items.append(item)
             try:
@@ -274,6 +294,7 @@ class FileOps:
             if dest_folder.exists() and not dest_folder.is_dir():
                 raise FileOpError("not_a_folder", "the destination is not a folder")
         for item, src in resolved:
+            self._pace()
             try:
                 if op == "trash":
                     folder = self.trash_root / Path(item.rel).parent
@@ -412,6 +433,7 @@ class FileOps:
             rows))
         changes: list[Change] = []
         for item in items:
+            self._pace()
             try:
                 self._execute(item)
             except FileOpError as exc:
