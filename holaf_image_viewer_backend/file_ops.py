@@ -62,7 +62,12 @@ def _m001_journal(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS file_ops_journal_item ON file_ops_journal(batch, item)")
 
 
-MIGRATIONS = [_m001_journal]
+def _m002_trash_origins(conn: sqlite3.Connection) -> None:
+    """Where each trashed file came from (restore works even for files the index never saw)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS trash_origins (path TEXT PRIMARY KEY, original_path TEXT NOT NULL, trashed_at REAL NOT NULL)")
+
+
+MIGRATIONS = [_m001_journal, _m002_trash_origins]
 
 
 class FileOpError(Exception):
@@ -131,6 +136,26 @@ class FileOpsListener:
         """After it (file-system side effects such as renaming cached thumbnails)."""
 
 
+class TrashLedger(FileOpsListener):
+    """Records the original place of every trashed file, in the same transaction as the move."""
+
+    def lookup(self, conn: sqlite3.Connection, rels: list[str]) -> dict[str, dict]:
+        out = {}
+        for start in range(0, len(rels), 500):
+            part = rels[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for row in conn.execute(f"SELECT path, original_path FROM trash_origins WHERE path IN ({marks})", part):
+                out[row[0]] = {"original_path": row[1]}
+        return out
+
+    def on_commit(self, conn: sqlite3.Connection, changes: list[Change]) -> None:
+        now = time.time()
+        conn.executemany("INSERT OR REPLACE INTO trash_origins(path, original_path, trashed_at) VALUES (?, ?, ?)",
+                         [(c.new, c.old, now) for c in changes if c.op == "trash"])
+        conn.executemany("DELETE FROM trash_origins WHERE path = ?",
+                         [(c.old,) for c in changes if c.op in ("restore", "delete", "vanished")])
+
+
 class _DirCache:
     """One ``listdir`` per folder per batch: sidecar and shared-name checks without a stat each."""
 
@@ -185,7 +210,7 @@ class FileOps:
         self.db = db
         self.root = Path(os.path.realpath(output_dir))
         self.trash_root = self.root / TRASH_DIR
-        self.listeners = list(listeners)
+        self.listeners = [TrashLedger(), *listeners]
         self.chunk = max(1, chunk)
         self.lock = threading.Lock()
         self.on_progress: Callable[[int], None] | None = None  # called after each file moved (tests, progress)

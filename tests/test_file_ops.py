@@ -247,3 +247,16 @@ async def test_file_routes_validate_their_input(client, output_dir):
         assert resp.status == 400 and body["ok"] is False and body["error"], (route, payload)
     resp = await client.post("/holaf/images/move", json={"paths": ["a.png"], "destination": "../../etc"})
     assert resp.status == 403 and (await resp.json())["code"] == "invalid_path"
+
+
+def test_restore_after_a_collision_returns_the_original_name(ops, output_dir):
+    comfy_png(output_dir / "t.png")
+    ops.trash(["t.png"])
+    with_sidecars(output_dir, "t.png")
+    [second] = ops.trash(["t.png"])
+    assert second["new_path"] == "trashcan/t_1.png"
+    [restored] = ops.restore(["trashcan/t_1.png"])
+    assert restored["new_path"] == "t.png"
+    for name in ("t.png", "t.txt", "edit/t.edt"):
+        assert (output_dir / name).is_file(), name
+    assert ops.restore(["trashcan/t.png"])[0]["code"] == "exists"
