@@ -248,18 +248,20 @@ def _pre_inflated(data: bytes) -> bytes:
             head.append(data[pos:end])
         pos = end
     raw = _zng.decompress(b"".join(idat))
-    view, blocks = memoryview(raw), [b"\x78\x01"]
+    view, parts = memoryview(raw), [b"\x78\x01"]
     for start in range(0, len(raw), 65535):
         block = view[start:start + 65535]
         final = 1 if start + 65535 >= len(raw) else 0
-        blocks.append(struct.pack("<BHH", final, len(block), 0xFFFF ^ len(block)))
-        blocks.append(block)
+        parts.append(struct.pack("<BHH", final, len(block), 0xFFFF ^ len(block)))
+        parts.append(block)
     if not raw:
-        blocks.append(b"\x01\x00\x00\xff\xff")
-    blocks.append(struct.pack(">I", _zng.adler32(raw)))
-    stream = b"".join(blocks)
-    crc = _zng.crc32(stream, _zng.crc32(b"IDAT"))
-    return b"".join([PNG_SIGNATURE, *head, struct.pack(">I", len(stream)), b"IDAT", stream,
+        parts.append(b"\x01\x00\x00\xff\xff")
+    parts.append(struct.pack(">I", _zng.adler32(raw)))
+    length = sum(len(p) for p in parts)
+    crc = _zng.crc32(b"IDAT")
+    for part in parts:  # checksum the pieces: the stream is assembled only once, below
+        crc = _zng.crc32(part, crc)
+    return b"".join([PNG_SIGNATURE, *head, struct.pack(">I", length), b"IDAT", *parts,
                      struct.pack(">I", crc), b"\x00\x00\x00\x00IEND\xaeB`\x82"])
 
 
