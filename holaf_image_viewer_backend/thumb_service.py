@@ -246,10 +246,13 @@ class ThumbnailService:
         wait = self._setting("thumbnail_wait_ms") / 1000 if wait_s is None else wait_s
         try:
             outcome: JobOutcome = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.future)), wait)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            if job.future.cancelled():
-                raise
+        except asyncio.TimeoutError:
             return Answer("queued", info)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if job.future.cancelled() and not (task is not None and task.cancelling()):
+                return Answer("queued", info)  # the job was dropped (shutdown): the client will ask again
+            raise
         if outcome.ok:
             return Answer("ready", info)
         return Answer("failed", info, outcome.code, outcome.error)
