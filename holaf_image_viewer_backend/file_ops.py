@@ -513,7 +513,7 @@ class FileOps:
             try:
                 self.db.write_sync(write)
                 break
-            except sqlite3.Error as exc:
+            except Exception as exc:  # a busy database, or a listener's bug: never lose the moves
                 if attempt == 2:
                     log.error("could not record a finished file operation (%s); it will be reconciled at start-up", exc)
                     return

@@ -169,7 +169,7 @@ class ThumbnailService:
         }
         workers = int(self._setting("thumbnail_workers")) or (os.cpu_count() or 1)
         self.worker = ThumbnailWorker(
-            self.job_settings(), self._record_outcome, lanes=workers, use_processes=self.use_processes,
+            self.job_settings, self._record_outcome, lanes=workers, use_processes=self.use_processes,
             monitor=self.monitor, background_enabled=bool(self._setting("thumbnail_background")),
             busy_rate=float(self._setting("thumbnail_busy_rate")),
         )

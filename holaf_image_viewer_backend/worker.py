@@ -441,7 +441,7 @@ class ThumbnailWorker:
 
     def __init__(
         self,
-        settings: JobSettings,
+        settings: JobSettings | Callable[[], JobSettings],
         on_outcome: Callable[[ThumbJob, JobOutcome], None],
         *,
         lanes: int | None = None,
@@ -514,10 +514,11 @@ class ThumbnailWorker:
                     pass
 
     def _run(self, job: ThumbJob, runner: ChildRunner) -> JobOutcome:
+        settings = self.settings() if callable(self.settings) else self.settings  # settings may change live
         if job.transform is None and self.use_processes:
             try:
-                return runner.run(job, self.settings)
+                return runner.run(job, settings)
             except (OSError, RuntimeError) as exc:
                 log.warning("thumbnail helper process unavailable (%s); generating in-process", exc)
                 self.use_processes = False
-        return run_inline(job, self.settings)
+        return run_inline(job, settings)

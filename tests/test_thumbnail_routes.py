@@ -151,3 +151,11 @@ async def test_edits_plug_in_a_variant_and_a_transform_that_change_the_cached_th
     again = await _get_until_ready(client, "edited.png")
     assert again.headers["ETag"] not in (plain.headers["ETag"], dark.headers["ETag"])
     service.set_variant_provider(None)
+
+
+async def test_changing_the_thumbnail_size_in_settings_takes_effect_at_once(client, output_dir):
+    comfy_png(output_dir / "sized.png", 1000, 500)
+    assert open_bytes(await (await _get_until_ready(client, "sized.png")).read()).size == (384, 192)
+    resp = await client.post("/holaf/utilities/save-all-settings", json={"ImageViewer": {"thumbnail_size": 128}})
+    assert resp.status == 200, await resp.text()
+    assert open_bytes(await (await _get_until_ready(client, "sized.png")).read()).size == (128, 64)
