@@ -41,6 +41,7 @@ EDIT_DIR = "edit"
 SIDECAR_EXTS = (".txt", ".json", ".xmp")
 PARTIAL_SUFFIX = ".holaf-partial"
 CHUNK = 100
+CONFIRM_EVERY_S = 0.15  # well under the index watcher's 0.4 s quiet period
 MOVE_OPS = frozenset({"trash", "restore", "move", "rename"})
 
 
@@ -215,6 +216,25 @@ class FileOps:
         self.lock = threading.Lock()
         self.on_progress: Callable[[int], None] | None = None  # called after each file moved (tests, progress)
         self._slice_start = time.perf_counter()
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+
+    def is_busy(self, rel: str) -> bool:
+        """True while ``rel`` is being moved and its index update is not committed yet.
+
+        For the index's watcher: a path that vanished or appeared because of a file
+        operation must be left to that operation (it keeps the row's id, tags, rating).
+        """
+        with self._busy_lock:
+            return rel in self._busy
+
+    def _mark_busy(self, items: list[Item], busy: bool) -> None:
+        paths = {p for item in items for p in (item.rel, item.new_rel) if p}
+        with self._busy_lock:
+            if busy:
+                self._busy |= paths
+            else:
+                self._busy -= paths
 
     def _pace(self) -> None:
         """Hand the GIL over now and then: a long batch must not slow the event loop's requests.
@@ -453,19 +473,31 @@ class FileOps:
             (batch, item.index, seq, op, t.role, self.rel(t.src), self.rel(t.dst) if t.dst is not None else None, now)
             for item in items for seq, t in enumerate(item.transfers)
         ]
+        self._mark_busy(items, True)
         self.db.write_sync(lambda conn: conn.executemany(
             "INSERT INTO file_ops_journal(batch, item, seq, op, role, src, dst, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows))
         changes: list[Change] = []
+        processed: list[int] = []
+        since = time.monotonic()
+        by_index = {item.index: item for item in items}
         for item in items:
             self._pace()
+            processed.append(item.index)
             try:
                 self._execute(item)
             except FileOpError as exc:
                 item.error = exc
-                continue
-            changes.append(Change(op, item.rel, item.new_rel))
-        self._confirm(batch, changes)
+            else:
+                changes.append(Change(op, item.rel, item.new_rel))
+            if time.monotonic() - since > CONFIRM_EVERY_S:
+                # keep the window between a move on disk and its index update short, even on a slow disk
+                self._confirm(batch, changes, items=processed)
+                self._mark_busy([by_index[i] for i in processed], False)
+                changes, processed, since = [], [], time.monotonic()
+        if processed:
+            self._confirm(batch, changes, items=processed)
+            self._mark_busy([by_index[i] for i in processed], False)
 
     def _execute(self, item: Item) -> None:
         """All transfers of one item, or none of them (rolled back in reverse order)."""

@@ -260,3 +260,12 @@ def test_restore_after_a_collision_returns_the_original_name(ops, output_dir):
     for name in ("t.png", "t.txt", "edit/t.edt"):
         assert (output_dir / name).is_file(), name
     assert ops.restore(["trashcan/t.png"])[0]["code"] == "exists"
+
+
+def test_paths_are_marked_busy_only_while_their_move_is_unconfirmed(ops, output_dir):
+    comfy_png(output_dir / "busy.png")
+    seen = []
+    ops.on_progress = lambda n: seen.append((ops.is_busy("busy.png"), ops.is_busy("trashcan/busy.png")))
+    ops.trash(["busy.png"])
+    assert seen == [(True, True)]
+    assert not ops.is_busy("busy.png") and not ops.is_busy("trashcan/busy.png")
