@@ -351,7 +351,7 @@ class IndexService:
             if rounds > 5:
                 log.warning("%d files keep changing while their metadata is read; trying again later", len(pending))
                 break
-            if len(pending) <= INLINE_LIMIT and not was_scanning:
+            if len(pending) <= INLINE_LIMIT:
                 self._apply(self._extract_inline(pending))
                 continue
             if not was_scanning:

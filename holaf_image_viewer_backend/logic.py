@@ -46,17 +46,6 @@ SIDECAR_EXTS = (".txt", ".json", ".xmp")
 EDIT_EXT = ".edt"
 PROC_SUFFIX = "_proc.mp4"
 
-#: Extension → format shown before the file's own bytes have been read.
-EXT_FORMATS = {
-    "png": "PNG", "apng": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "jpe": "JPEG", "jfif": "JPEG", "webp": "WEBP",
-    "gif": "GIF", "bmp": "BMP", "tif": "TIFF", "tiff": "TIFF", "avif": "AVIF", "mp4": "MP4", "webm": "WEBM",
-    "mov": "MOV", "mkv": "MKV", "m4v": "M4V", "wav": "WAV", "mp3": "MP3", "flac": "FLAC", "ogg": "OGG",
-    "oga": "OGG", "opus": "OGG", "m4a": "M4A",
-}
-VIDEO_EXTS = frozenset({"mp4", "webm", "mov", "mkv", "m4v"})
-AUDIO_EXTS = frozenset({"wav", "mp3", "flac", "ogg", "oga", "opus", "m4a"})
-
-
 class QueryError(ValueError):
     """A request value that cannot be turned into a query; the message says which and why."""
 
@@ -81,14 +70,6 @@ def ext_of(name: str) -> str:
 def stem_of(name: str) -> str:
     dot = name.rfind(".")
     return name[:dot] if dot > 0 else name
-
-
-def kind_of_ext(ext: str) -> str:
-    return "video" if ext in VIDEO_EXTS else "audio" if ext in AUDIO_EXTS else "image"
-
-
-def format_of_ext(ext: str) -> str:
-    return EXT_FORMATS.get(ext, ext.upper())
 
 
 def is_temp_name(name: str) -> bool:

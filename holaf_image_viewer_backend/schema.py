@@ -25,8 +25,7 @@ import sqlite3
 
 def _m001_images(conn: sqlite3.Connection) -> None:
     """Index tables: images, detail, tags, LoRAs, full-text search."""
-    conn.executescript(
-        """
+    _run_statements(conn, """
         CREATE TABLE IF NOT EXISTS images (
             id INTEGER PRIMARY KEY,
             path TEXT NOT NULL UNIQUE,
@@ -112,8 +111,15 @@ def _m001_images(conn: sqlite3.Connection) -> None:
             tokenize = "unicode61 remove_diacritics 2",
             prefix = '2 3'
         );
-        """
-    )
+        """)
+
+
+def _run_statements(conn: sqlite3.Connection, script: str) -> None:
+    """Run a script statement by statement (``executescript`` would commit the migration's transaction)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    for statement in "\n".join(lines).split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 MIGRATIONS = [_m001_images]

@@ -16,6 +16,8 @@ import time
 from typing import Any, Iterable, Sequence
 
 from . import logic
+from .metadata import media_kind
+from .metadata.media_types import format_for_extension
 from .records import decompress_json
 
 CHUNK = 500  # SQLite variable limit is 32766 here, but big IN lists plan worse
@@ -91,7 +93,9 @@ def discovered_row(facts: tuple, now: float) -> tuple:
     ext = logic.ext_of(name)
     trashed = rel.startswith(logic.TRASH_DIR + "/")
     original = rel[len(logic.TRASH_DIR) + 1:] if trashed else None
-    return (rel, folder, top, name, ext, logic.kind_of_ext(ext), logic.format_of_ext(ext), size, mtime_ns, sig,
+    kind = media_kind(name) or "image"
+    fmt = format_for_extension(name) or ext.upper()
+    return (rel, folder, top, name, ext, kind, fmt, size, mtime_ns, sig,
             has_edits, 1 if trashed else 0, original, now if trashed else None, now)
 
 

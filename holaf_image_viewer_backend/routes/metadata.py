@@ -8,6 +8,8 @@ from aiohttp import web
 
 from ...holaf_http import HolafError
 from .. import logic, records, store
+from ..metadata import media_kind
+from ..metadata.media_types import format_for_extension
 from .common import checked_rel_path, json_bytes
 
 PARAMETER_KEYS = ("positive", "negative", "seed", "steps", "cfg", "sampler", "scheduler", "model", "loras",
@@ -53,10 +55,9 @@ def _live_detail(index, rel: str) -> dict:
     if record.get("missing"):
         raise HolafError(404, f"not found: {rel}")
     folder, name, _ = logic.split_path(rel)
-    ext = logic.ext_of(name)
     row = {
-        "name": name, "folder": folder, "kind": record.get("kind") or logic.kind_of_ext(ext),
-        "format": record.get("format") or logic.format_of_ext(ext), "size": size, "mtime_ns": mtime_ns,
+        "name": name, "folder": folder, "kind": record.get("kind") or media_kind(name),
+        "format": record.get("format") or format_for_extension(name), "size": size, "mtime_ns": mtime_ns,
         "width": record.get("width"), "height": record.get("height"), "duration": record.get("duration"),
         "fps": record.get("fps"), "animated": record.get("animated"), "has_audio": record.get("has_audio"),
         "error": record.get("error"), "rating": record.get("rating") or 0,
