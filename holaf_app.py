@@ -57,6 +57,8 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 #: Feature modules, relative to this package. Order = start order of their services.
 FEATURES: list[str] = [
     "holaf_server_management",
+    "holaf_image_viewer_backend.actions",  # before the index: its crash reconciliation runs before the index's scan
+    "holaf_image_viewer_backend.image_index",
 ]
 
 #: Per-tool settings routes kept from the earlier tool (its frontend saved geometry there).
