@@ -59,6 +59,7 @@ FEATURES: list[str] = [
     "holaf_server_management",
     "holaf_image_viewer_backend.actions",  # before the index: its crash reconciliation runs before the index's scan
     "holaf_image_viewer_backend.image_index",
+    "holaf_image_viewer_backend.gallery_ui",
 ]
 
 #: Per-tool settings routes kept from the earlier tool (its frontend saved geometry there).

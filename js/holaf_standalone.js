@@ -84,15 +84,34 @@ export async function startStandalone(options = {}) {
         : null,
     ],
   });
-  const shell = el("div", {
-    className: "holaf-standalone-shell",
-    children: [topbar, el("main", { className: "holaf-standalone-main", children: [hint] })],
-  });
+  const main = el("main", { className: "holaf-standalone-main", children: [hint] });
+  const shell = el("div", { className: "holaf-standalone-shell", children: [topbar, main] });
   root.replaceChildren(shell);
+
+  // A tool that can fill the page (the Image Viewer) takes the main area; the others open as panels.
+  const pageTool = tools.find((t) => typeof t.mountFullPage === "function");
+  /** @type {any} */
+  let pageView = null;
+  if (pageTool) {
+    try {
+      main.classList.add("holaf-iv-host");
+      shell.classList.add("holaf-iv-page-shell");
+      main.replaceChildren();
+      pageView = pageTool.mountFullPage?.(host, main);
+      buttons.get(pageTool.id)?.classList.add("holaf-open");
+      pool.track(() => pageView?.destroy?.());
+    } catch (error) {
+      console.error(`[Holaf] ${pageTool.title} could not fill the page`, error);
+      main.classList.remove("holaf-iv-host");
+      shell.classList.remove("holaf-iv-page-shell");
+      main.replaceChildren(hint);
+    }
+  }
 
   // Mark the buttons of open tools.
   const refreshOpen = () => {
     const open = new Set(listPanels().map((p) => p.id));
+    if (pageView && pageTool) open.add(pageTool.id);
     for (const [id, button] of buttons) button.classList.toggle("holaf-open", open.has(id));
   };
   const observer = new MutationObserver(refreshOpen);

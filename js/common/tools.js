@@ -35,10 +35,13 @@ import { getPanel } from "./panel_manager.js";
  * @property {Array<"comfyui" | "standalone">} [hosts] where the tool is offered (default both)
  * @property {(host: HolafHost, options?: Record<string, any>) => any} open opens (or focuses) the tool
  * @property {(host: HolafHost) => any} [toggle] default: close if in front, else open/focus
+ * @property {(host: HolafHost, element: HTMLElement) => any} [mountFullPage] the standalone page is this tool:
+ *   it fills the page's main area instead of opening as a panel (the first such tool wins)
  */
 
 /** Tool modules, relative to this file. Add one line per tool when it lands. */
 export const TOOL_MODULES = Object.freeze([
+  "../holaf_image_viewer_tool.js",
   "../holaf_settings_tool.js",
 ]);
 
