@@ -259,6 +259,10 @@ export class GalleryGrid extends Eventable {
     tile.cancel = null;
     if (this._hoverTile === tile) this._stopHover();
     tile.el.hidden = true;
+    tile.el.dataset.testid = "holaf-tile-free";
+    delete tile.el.dataset.path;
+    delete tile.el.dataset.index;
+    tile.item = undefined;
     tile.index = -1;
     this._free.push(tile);
   }
