@@ -24,6 +24,14 @@ const VERSION = "0.1.0";
 const host = createComfyHost(app, api, { jsBase: new URL("./", import.meta.url).href });
 const tools = await loadTools({ hostMode: "comfyui" });
 
+/** The Image Viewer's sidebar tab, node menu items and canvas drops (null if it failed to load). */
+const viewerIntegration = await import("./image_viewer/comfy_integration.js")
+  .then((m) => m.createComfyIntegration({ app, host }))
+  .catch((error) => {
+    console.error("[Holaf] the Image Viewer's ComfyUI integration failed to load; the rest keeps working", error);
+    return null;
+  });
+
 /** A ComfyUI setting value, or the fallback on frontends without the setting store. */
 function comfySetting(id, fallback) {
   try {
@@ -91,7 +99,14 @@ app.registerExtension({
   aboutPageBadges: [
     { label: `Holaf Utilities ${VERSION}`, url: "https://github.com/holaf/ComfyUI-Holaf-Utilities", icon: "pi pi-github" },
   ],
+  // Node menus: newer frontends collect getNodeMenuItems; older ones only see the chained
+  // getExtraMenuOptions. createComfyIntegration decided once which one applies (never both).
+  getNodeMenuItems: (node) => (viewerIntegration?.usesNodeMenuHook ? viewerIntegration.nodeMenuItems(node) : []),
+  beforeRegisterNodeDef(nodeType) {
+    if (viewerIntegration && !viewerIntegration.usesNodeMenuHook) viewerIntegration.wrapNodeMenu(nodeType);
+  },
   setup() {
+    viewerIntegration?.setup();
     serveBridge({
       LOAD_WORKFLOW: async (payload) => {
         await loadWorkflowInComfy(app, payload?.workflow, { newTab: !!payload?.newTab, name: payload?.name || undefined });

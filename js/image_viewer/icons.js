@@ -33,6 +33,7 @@ const PATHS = {
   fit: ["M4 4h16v16H4z", "M8 9h8v6H8z"],
   fill: ["M4 4h16v16H4z", "M4 4l16 16", "M20 4L4 20"],
   arrowUp: ["M12 19V5", "M6 11l6-6 6 6"],
+  copy: ["M9 9h11v11H9z", "M5 15H4V4h11v1"],
 };
 
 /**

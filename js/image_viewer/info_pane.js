@@ -10,6 +10,7 @@
  */
 import { ListenerPool } from "../common/events.js";
 import { el } from "../common/dom.js";
+import { icon } from "./icons.js";
 
 /**
  * @typedef {import("./paging.js").ListItem} ListItem
@@ -199,7 +200,7 @@ export class InfoPane {
    * @param {{multiline?: boolean, source?: string}} [options]
    */
   _copyField(label, value, key, options = {}) {
-    const copy = el("button", { className: "holaf-iv-copy", text: "⧉", testid: `holaf-copy-${key}`, attrs: { type: "button", title: `Copy ${label.toLowerCase()}`, "aria-label": `Copy ${label.toLowerCase()}` } });
+    const copy = el("button", { className: "holaf-iv-copy", children: [icon("copy", 12)], testid: `holaf-copy-${key}`, attrs: { type: "button", title: `Copy ${label.toLowerCase()}`, "aria-label": `Copy ${label.toLowerCase()}` } });
     copy.addEventListener("click", async () => {
       const ok = await copyText(value);
       this.o.notify(ok ? `${label} copied.` : `Could not copy the ${label.toLowerCase()}.`, ok ? "success" : "error");
