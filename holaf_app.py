@@ -55,6 +55,7 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 FEATURES: list[str] = [
     "holaf_server_management",
     "holaf_image_viewer_backend.actions",
+    "holaf_image_viewer_backend.edits",
 ]
 
 #: Per-tool settings routes kept from the earlier tool (its frontend saved geometry there).
