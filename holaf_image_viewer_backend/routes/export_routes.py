@@ -36,6 +36,21 @@ def _content_disposition(name: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
+class _DownloadResponse(web.FileResponse):
+    """A file response that reports when the whole file went out (aiohttp ends every response with
+    ``write_eof``); a partial (206) or interrupted transfer never gets there with status 200."""
+
+    def __init__(self, path, on_complete, **kwargs) -> None:
+        super().__init__(path, **kwargs)
+        self._on_complete = on_complete
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        await super().write_eof(data)
+        if self.status == 200 and self._on_complete is not None:
+            callback, self._on_complete = self._on_complete, None
+            await callback()
+
+
 def add_routes(routes, ctx, manager: ExportManager) -> None:
     def job_of(request: web.Request):
         job_id = request.match_info["job"]
@@ -79,17 +94,15 @@ def add_routes(routes, ctx, manager: ExportManager) -> None:
         if not await ctx.run_blocking(path.is_file):
             raise HolafError(410, "the exported files are gone", code="gone")
         name = job.download_name or path.name
-        response = web.FileResponse(path, headers={
+        async def sent() -> None:
+            await ctx.run_blocking(manager.downloaded, job)
+
+        return _DownloadResponse(path, sent if request.method == "GET" else None, headers={
             "Content-Disposition": _content_disposition(name),
             "Content-Type": CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream"),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         })
-        await response.prepare(request)
-        await response.write_eof()
-        if response.status == 200:
-            await ctx.run_blocking(manager.downloaded, job)
-        return response
 
     @routes.delete("/holaf/images/export/{job}")
     async def cancel_export(request: web.Request) -> web.Response:
