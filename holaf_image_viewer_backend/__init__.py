@@ -1,2 +1,2 @@
-"""Image Viewer backend: the index (scanner, metadata, listing) and the actions on it
-(thumbnails, trashcan and file operations, metadata tools)."""
+"""Image Viewer backend: the media index (scanner, watcher, search and listing API),
+metadata extraction and the file actions built on top of them."""
