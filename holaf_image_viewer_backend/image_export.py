@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -75,15 +76,56 @@ def _exif_json(text: str) -> str:
         return json.dumps(text)
 
 
-def comfy_exif(meta: GenerationMetadata, *, user_comment: bool = True) -> Image.Exif:
-    exif = Image.Exif()
-    if meta.prompt:
-        exif[EXIF_MODEL] = "prompt:" + _exif_json(meta.prompt)
+def comfy_exif(meta: GenerationMetadata, *, user_comment: bool = True) -> bytes:
+    """``Exif\\0\\0`` + a big-endian TIFF block: IFD0 Make/Model as ComfyUI writes them, and the
+    A1111 text as a Unicode UserComment in the Exif sub-IFD.
+
+    Built by hand because Pillow writes an unknown-to-it UserComment as BYTE, where
+    the EXIF spec (and readers such as ours) expect UNDEFINED.
+    """
+    ifd0: list[tuple[int, int, bytes]] = []  # (tag, type, value bytes)
     if meta.workflow:
-        exif[EXIF_MAKE] = "workflow:" + _exif_json(meta.workflow)
+        ifd0.append((EXIF_MAKE, 2, ("workflow:" + _exif_json(meta.workflow)).encode("ascii") + b"\0"))
+    if meta.prompt:
+        ifd0.append((EXIF_MODEL, 2, ("prompt:" + _exif_json(meta.prompt)).encode("ascii") + b"\0"))
+    sub: list[tuple[int, int, bytes]] = []
     if meta.parameters and user_comment:
-        exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + meta.parameters.encode("utf-16-be")
-    return exif
+        sub.append((USER_COMMENT, 7, b"UNICODE\0" + meta.parameters.encode("utf-16-be")))
+    return b"Exif\0\0" + _tiff_block(ifd0, sub)
+
+
+def _tiff_block(ifd0: list[tuple[int, int, bytes]], sub: list[tuple[int, int, bytes]]) -> bytes:
+    def layout(entries, start: int, extra_pointer: int | None) -> tuple[bytes, bytes]:
+        """IFD bytes at ``start`` (entries sorted by tag), then its out-of-line values."""
+        entries = sorted(entries)
+        count = len(entries) + (1 if extra_pointer is not None else 0)
+        data_at = start + 2 + 12 * count + 4
+        table, values = [struct.pack(">H", count)], []
+        rows = [(tag, typ, value) for tag, typ, value in entries]
+        if extra_pointer is not None:
+            rows.append((EXIF_IFD, 4, struct.pack(">I", extra_pointer)))
+            rows.sort(key=lambda r: r[0])
+        for tag, typ, value in rows:
+            count_items = len(value) if typ in (2, 7) else 1
+            if len(value) <= 4:
+                table.append(struct.pack(">HHI", tag, typ, count_items) + value.ljust(4, b"\0"))
+            else:
+                offset = data_at + sum(len(v) + (len(v) & 1) for v in values)
+                table.append(struct.pack(">HHII", tag, typ, count_items, offset))
+                values.append(value)
+        table.append(b"\0\0\0\0")
+        return b"".join(table), b"".join(v + b"\0" * (len(v) & 1) for v in values)
+
+    header = b"MM\0\x2a" + struct.pack(">I", 8)
+    if not sub:
+        table, values = layout(ifd0, 8, None)
+        return header + table + values
+    # The Exif sub-IFD goes after IFD0 and its values; its offset is known once IFD0 is laid out.
+    probe_table, probe_values = layout(ifd0, 8, 0)
+    sub_at = 8 + len(probe_table) + len(probe_values)
+    table, values = layout(ifd0, 8, sub_at)
+    sub_table, sub_values = layout(sub, sub_at, None)
+    return header + table + values + sub_table + sub_values
 
 
 def sidecar_texts(meta: GenerationMetadata) -> dict[str, str]:
@@ -150,7 +192,7 @@ def save_image(image: Image.Image, dst: Path, fmt: str, options: ImageOptions, m
         quality = options.quality or 95
         params.update(quality=quality, optimize=True, subsampling=0 if quality >= 90 else 2)  # 4:4:4 when asked for quality
         if meta and not meta.empty:
-            exif = comfy_exif(meta).tobytes()
+            exif = comfy_exif(meta)
             if len(exif) <= JPEG_EXIF_LIMIT:
                 params["exif"] = exif
             else:
@@ -161,7 +203,7 @@ def save_image(image: Image.Image, dst: Path, fmt: str, options: ImageOptions, m
         else:
             params.update(quality=options.quality or 90, method=4)
         if meta and not meta.empty:
-            params["exif"] = comfy_exif(meta).tobytes()
+            params["exif"] = comfy_exif(meta)
     elif fmt == "tiff":
         params["compression"] = "tiff_lzw"
         if meta and not meta.empty:
