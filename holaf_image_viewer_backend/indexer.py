@@ -298,7 +298,7 @@ class IndexService:
                 store.mark_changed(conn, work["changes"])
             if work["flags"]:
                 store.set_edit_flags(conn, work["flags"])
-            for image_id, new_path in work["moves"]:
+            for image_id, new_path, _old in work["moves"]:
                 store.move_row(conn, image_id, new_path)
             if work["deletes"]:
                 store.delete_ids(conn, [d[0] for d in work["deletes"]])
