@@ -54,6 +54,7 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 #: Feature modules, relative to this package. Order = start order of their services.
 FEATURES: list[str] = [
     "holaf_server_management",
+    "holaf_image_viewer_backend.image_index",
     "holaf_image_viewer_backend.actions",
     "holaf_image_viewer_backend.edits",
 ]

@@ -118,7 +118,7 @@ def _read_ifd(buf: bytes, off: int, end: str, into: dict, max_value_bytes: int) 
                     continue
             else:
                 data = buf[voff:voff + total]
-        if typ in _INT_TYPES:
+        if typ in _INT_TYPES and not (typ == 1 and n > 1):  # a BYTE array (Pillow writes UserComment so) is text
             fmt = _INT_TYPES[typ]
             k = struct.calcsize(fmt)
             if len(data) >= k:

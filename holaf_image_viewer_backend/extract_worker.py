@@ -1,0 +1,83 @@
+"""Metadata extraction worker process: ``python extract_worker.py <package folder>``.
+
+Started by :mod:`extraction` so that reading metadata of thousands of files
+uses more than one core without touching the host's event loop or GIL. It does
+not import the package's ``__init__`` (inside ComfyUI that would import
+ComfyUI's modules): it registers empty parent packages and imports only
+``records`` and the metadata library.
+
+Protocol on stdin/stdout: frames of a 4-byte big-endian length plus a pickle.
+Requests are ``("extract", output_root, [(id, rel_path), …], ffprobe)`` or
+``("quit",)``; the answer is a list of ``(id, size, mtime_ns, record)``. The
+first frame sent is ``("ready", pid)``. Anything a library prints goes to
+stderr, never into the protocol.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import struct
+import sys
+import types
+
+PACKAGE = "_holaf_extract_worker"
+HEADER = struct.Struct(">I")
+
+
+def load_records(package_root: str):
+    root_pkg = types.ModuleType(PACKAGE)
+    root_pkg.__path__ = [package_root]
+    sys.modules[PACKAGE] = root_pkg
+    backend = types.ModuleType(f"{PACKAGE}.holaf_image_viewer_backend")
+    backend.__path__ = [os.path.join(package_root, "holaf_image_viewer_backend")]
+    sys.modules[backend.__name__] = backend
+    records = importlib.import_module(f"{PACKAGE}.holaf_image_viewer_backend.records")
+    records._metadata()  # import the library now, so the first batch is not slower
+    return records
+
+
+def read_frame(stream):
+    header = stream.read(HEADER.size)
+    if len(header) < HEADER.size:
+        return None
+    (length,) = HEADER.unpack(header)
+    payload = stream.read(length)
+    if len(payload) < length:
+        return None
+    return pickle.loads(payload)
+
+
+def write_frame(stream, value) -> None:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(HEADER.pack(len(payload)))
+    stream.write(payload)
+    stream.flush()
+
+
+def main(argv: list[str]) -> int:
+    package_root = argv[1]
+    protocol_out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints must not corrupt the protocol
+    requests = sys.stdin.buffer
+    if hasattr(os, "nice"):
+        try:
+            os.nice(5)  # background work: generation and the UI come first
+        except OSError:
+            pass
+    records = load_records(package_root)
+    write_frame(protocol_out, ("ready", os.getpid()))
+    while True:
+        request = read_frame(requests)
+        if request is None or request[0] == "quit":
+            return 0
+        _, output_root, items, ffprobe = request
+        results = []
+        for image_id, rel in items:
+            size, mtime_ns, record = records.extract_record(output_root, rel, ffprobe=ffprobe)
+            results.append((image_id, size, mtime_ns, record))
+        write_frame(protocol_out, results)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

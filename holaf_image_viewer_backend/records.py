@@ -1,0 +1,165 @@
+"""Turning one file into the values the index stores (runs inside extraction workers).
+
+:func:`extract_record` calls the metadata library and flattens its ``MediaInfo``
+into plain values: the short columns of ``images``, the texts for full-text
+search, and the compressed raw JSON for ``image_meta``. Doing the JSON encoding
+and compression here keeps that CPU work in the worker processes, so the
+database writer only copies bytes.
+
+A file that cannot be read never raises: the record carries ``error`` (the
+reason) and the row is stored with it, so it is not retried until it changes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from pathlib import Path
+from typing import Any
+
+from . import logic
+
+#: Bound on the workflow text sent to full-text search (the library bounds it too).
+MAX_WORKFLOW_TEXT = 20_000
+MAX_PROMPT_TEXT = 20_000
+MAX_ERROR = 500
+
+
+def _metadata():
+    from . import metadata  # imported lazily: the worker pays for it, not the route modules
+
+    return metadata
+
+
+def _short(value: Any, limit: int = 300) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text[:limit] or None
+
+
+def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+        return number if -(2**63) <= number < 2**63 else None
+    return None
+
+
+def _float_or_none(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _compress_json(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return None
+    return zlib.compress(text.encode("utf-8"), 1)
+
+
+def error_record(message: str) -> dict:
+    """What is stored for a file nobody could read (e.g. it crashed the reader)."""
+    return {"error": message[:MAX_ERROR], "missing": False}
+
+
+def extract_record(root: str, rel: str, *, ffprobe: str | None) -> tuple[int, int, dict]:
+    """``(size, mtime_ns, record)`` for one file; ``record["missing"]`` when it is gone."""
+    path = os.path.join(root, *rel.split("/"))
+    try:
+        st = os.stat(path)
+    except OSError:
+        return 0, 0, {"missing": True}
+    try:
+        info = _metadata().extract_metadata(Path(path), ffprobe=ffprobe, read_sidecars=True)
+    except Exception as exc:  # the library should not raise, but one file must never stop a scan
+        return st.st_size, st.st_mtime_ns, error_record(f"metadata reader failed: {type(exc).__name__}: {exc}")
+    xmp_present = os.path.exists(os.path.splitext(path)[0] + ".xmp")
+    return st.st_size, st.st_mtime_ns, record_from_info(info, xmp_present=xmp_present)
+
+
+def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
+    """Flatten a ``MediaInfo`` (see the metadata package) into storable values."""
+    params = info.params
+    loras = []
+    for lora in getattr(params, "loras", None) or []:
+        name = lora.get("name") if isinstance(lora, dict) else None
+        if isinstance(name, str) and name.strip():
+            loras.append(name.strip()[:300])
+    loras = list(dict.fromkeys(loras))
+    try:
+        workflow_text = _metadata().workflow_search_text(info.workflow, info.prompt) or ""
+    except Exception:
+        workflow_text = ""
+    positive = (getattr(params, "positive", None) or "")[:MAX_PROMPT_TEXT]
+    negative = (getattr(params, "negative", None) or "")[:MAX_PROMPT_TEXT]
+    model = _short(getattr(params, "model", None))
+    try:
+        params_dict = params.to_dict()
+    except Exception:
+        params_dict = {}
+    extra = {
+        "generator": getattr(info, "generator", None),
+        "companion_png": getattr(info, "companion_png", None),
+        "extension_mismatch": bool(getattr(info, "extension_mismatch", False)),
+        "frame_count": getattr(info, "frame_count", None),
+        "warnings": list(getattr(info, "warnings", None) or [])[:20],
+    }
+    tags = [str(t).strip().lower()[:200] for t in (getattr(info, "tags", None) or []) if str(t).strip()]
+    sources = dict(getattr(info, "sources", None) or {})
+    error = getattr(info, "error", None)
+    return {
+        "missing": False,
+        "kind": info.kind if info.kind in logic.KINDS else None,
+        "format": _short(info.format, 16),
+        "width": _int_or_none(info.width),
+        "height": _int_or_none(info.height),
+        "duration": _float_or_none(info.duration),
+        "fps": _float_or_none(info.fps),
+        "animated": 1 if info.animated else 0,
+        "has_audio": 1 if info.has_audio else 0,
+        "has_workflow": 1 if info.workflow else 0,
+        "has_prompt": 1 if (info.prompt or info.parameters or positive) else 0,
+        "model": model,
+        "sampler": _short(getattr(params, "sampler", None), 100),
+        "seed": _int_or_none(getattr(params, "seed", None)),
+        "steps": _int_or_none(getattr(params, "steps", None)),
+        "cfg": _float_or_none(getattr(params, "cfg", None)),
+        "error": _short(error, MAX_ERROR) if error else None,
+        "positive": positive,
+        "negative": negative,
+        "loras": loras,
+        "workflow_text": workflow_text[:MAX_WORKFLOW_TEXT],
+        "prompt_z": _compress_json(info.prompt),
+        "workflow_z": _compress_json(info.workflow),
+        "parameters": info.parameters if isinstance(info.parameters, str) else None,
+        "params_json": json.dumps(params_dict, ensure_ascii=False, default=str),
+        "sources_json": json.dumps(sources, ensure_ascii=False, default=str),
+        "extra_json": json.dumps(extra, ensure_ascii=False, default=str),
+        # Tags/rating from an .xmp sidecar replace the stored ones; without a sidecar the
+        # index keeps what users set through the API.
+        "tags": list(dict.fromkeys(tags)) if xmp_present else None,
+        "rating": _int_or_none(getattr(info, "rating", None)) if xmp_present else None,
+    }
+
+
+def decompress_json(blob: bytes | None) -> Any:
+    if not blob:
+        return None
+    try:
+        return json.loads(zlib.decompress(blob).decode("utf-8"))
+    except (zlib.error, ValueError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,125 @@
+"""Schema of the media index (component ``images``), as numbered forward migrations.
+
+Why it looks like this:
+
+* ``images`` is the hot table every listing walks: short columns only (no prompt
+  text, no JSON), so a page or a count touches few pages. ``path`` is relative to
+  the output root with ``/`` separators; ``top_folder`` is its first segment or
+  ``root``. Trashed rows stay here (``is_trashed`` = 1, ``path`` under
+  ``trashcan/``, ``original_path`` = where the file came from).
+* ``metadata_at`` is the per-file stage stamp (Immich style): NULL means "facts
+  known from ``stat`` only, metadata still to read". A scan killed half-way
+  resumes by picking up the NULL rows; a changed file gets NULL again.
+* ``image_meta`` keeps the raw prompt/workflow JSON (zlib-compressed) and the
+  parsed generation parameters, read only by the metadata route.
+* ``image_fts`` (FTS5) indexes name, folder, prompts, model, LoRAs and a bounded
+  workflow text; its rowid is ``images.id``.
+* Every listing order has an index that starts with ``is_trashed`` and ends with
+  the sort key, so ``ORDER BY … LIMIT`` is an index walk (rowid breaks ties and is
+  part of every index, which is what keyset cursors rely on).
+"""
+from __future__ import annotations
+
+import sqlite3
+
+
+def _m001_images(conn: sqlite3.Connection) -> None:
+    """Index tables: images, detail, tags, LoRAs, full-text search."""
+    _run_statements(conn, """
+        CREATE TABLE IF NOT EXISTS images (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            folder TEXT NOT NULL,
+            top_folder TEXT NOT NULL,
+            name TEXT NOT NULL COLLATE NOCASE,
+            ext TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            format TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            sidecar_sig INTEGER NOT NULL DEFAULT 0,
+            width INTEGER,
+            height INTEGER,
+            duration REAL,
+            fps REAL,
+            animated INTEGER NOT NULL DEFAULT 0,
+            has_audio INTEGER NOT NULL DEFAULT 0,
+            has_workflow INTEGER NOT NULL DEFAULT 0,
+            has_prompt INTEGER NOT NULL DEFAULT 0,
+            has_edits INTEGER NOT NULL DEFAULT 0,
+            has_tags INTEGER NOT NULL DEFAULT 0,
+            rating INTEGER NOT NULL DEFAULT 0,
+            model TEXT,
+            sampler TEXT,
+            seed INTEGER,
+            steps INTEGER,
+            cfg REAL,
+            error TEXT,
+            is_trashed INTEGER NOT NULL DEFAULT 0,
+            original_path TEXT,
+            trashed_at REAL,
+            discovered_at REAL NOT NULL,
+            metadata_at REAL
+        );
+
+        -- One index per listing order (trash flag first, sort key last).
+        CREATE INDEX IF NOT EXISTS idx_images_mtime ON images(is_trashed, mtime_ns);
+        CREATE INDEX IF NOT EXISTS idx_images_name ON images(is_trashed, name);
+        CREATE INDEX IF NOT EXISTS idx_images_size ON images(is_trashed, size);
+        -- Folder views (top-level folder buttons, folder tree) in date order.
+        CREATE INDEX IF NOT EXISTS idx_images_top_mtime ON images(is_trashed, top_folder, mtime_ns);
+        CREATE INDEX IF NOT EXISTS idx_images_folder_mtime ON images(is_trashed, folder, mtime_ns);
+        -- Narrow filters that are often very selective.
+        CREATE INDEX IF NOT EXISTS idx_images_format_mtime ON images(is_trashed, format, mtime_ns);
+        CREATE INDEX IF NOT EXISTS idx_images_model ON images(model, mtime_ns) WHERE model IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS idx_images_sampler ON images(sampler) WHERE sampler IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS idx_images_rated ON images(rating, mtime_ns) WHERE rating > 0;
+        CREATE INDEX IF NOT EXISTS idx_images_edited ON images(mtime_ns) WHERE has_edits = 1;
+        -- Resumable metadata stage: rows still to read, newest first.
+        CREATE INDEX IF NOT EXISTS idx_images_pending ON images(mtime_ns) WHERE metadata_at IS NULL;
+
+        CREATE TABLE IF NOT EXISTS image_meta (
+            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+            prompt_z BLOB,
+            workflow_z BLOB,
+            parameters TEXT,
+            params_json TEXT,
+            sources_json TEXT,
+            extra_json TEXT
+        );
+
+        CREATE TABLE IF NOT EXISTS tags (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE
+        );
+        CREATE TABLE IF NOT EXISTS image_tags (
+            image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            tag_id INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+            PRIMARY KEY (image_id, tag_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idx_image_tags_tag ON image_tags(tag_id, image_id);
+
+        CREATE TABLE IF NOT EXISTS image_loras (
+            image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+            lora TEXT NOT NULL COLLATE NOCASE,
+            PRIMARY KEY (image_id, lora)
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS idx_image_loras_lora ON image_loras(lora, image_id);
+
+        CREATE VIRTUAL TABLE IF NOT EXISTS image_fts USING fts5(
+            name, folder, positive, negative, model, loras, workflow,
+            tokenize = "unicode61 remove_diacritics 2",
+            prefix = '2 3'
+        );
+        """)
+
+
+def _run_statements(conn: sqlite3.Connection, script: str) -> None:
+    """Run a script statement by statement (``executescript`` would commit the migration's transaction)."""
+    lines = [line for line in script.splitlines() if not line.strip().startswith("--")]
+    for statement in "\n".join(lines).split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+MIGRATIONS = [_m001_images]

@@ -1,0 +1,406 @@
+"""Every SQL statement of the index, as functions of a connection.
+
+Writers are called through ``ctx.db`` (one writer thread, one transaction per
+call); readers through ``ctx.db.execute_fn`` / ``read_sync`` (read-only
+connections). Nothing here opens a connection.
+
+Invariant kept by the writers: a row has an ``image_fts`` entry exactly when its
+``metadata_at`` is set (a row whose file changed loses its search text until the
+new metadata is read).
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any, Iterable, Sequence
+
+from . import logic
+from .metadata import media_kind
+from .metadata.media_types import format_for_extension
+from .records import decompress_json
+
+CHUNK = 500  # SQLite variable limit is 32766 here, but big IN lists plan worse
+
+LIST_COLUMNS = (
+    "images.id, images.path, images.name, images.folder, images.top_folder, images.ext, images.kind, "
+    "images.format, images.size, images.mtime_ns, images.width, images.height, images.duration, "
+    "images.animated, images.has_audio, images.has_workflow, images.has_prompt, images.has_edits, "
+    "images.has_tags, images.rating, images.model, images.error, images.is_trashed, images.original_path, "
+    "images.metadata_at"
+)
+
+
+def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --------------------------------------------------------------------------- reads for the scanner
+def load_state(conn: sqlite3.Connection, *, folder: str | None = None, recursive: bool = True,
+               paths: Sequence[str] | None = None) -> dict[str, tuple]:
+    """Stored facts ``path → (id, size, mtime_ns, sidecar_sig, has_edits, pending)`` for a scope.
+
+    ``folder=None`` and ``paths=None``: every row (a full scan). ``folder``: the rows in
+    that folder ('' = root), and below it when ``recursive``.
+    """
+    sql = "SELECT path, id, size, mtime_ns, sidecar_sig, has_edits, metadata_at IS NULL FROM images"
+    out: dict[str, tuple] = {}
+    if paths is not None:
+        for chunk in _chunks(list(paths)):
+            marks = ",".join("?" * len(chunk))
+            for row in conn.execute(f"{sql} WHERE path IN ({marks})", tuple(chunk)):
+                out[row[0]] = tuple(row[1:])
+        return out
+    if folder is None:
+        rows = conn.execute(sql)
+    elif recursive and folder:
+        rows = conn.execute(f"{sql} WHERE folder = ? OR (folder >= ? AND folder < ?)",
+                            (folder, folder + "/", folder + "0"))
+    elif recursive:
+        rows = conn.execute(sql)
+    else:
+        rows = conn.execute(f"{sql} WHERE folder = ?", (folder,))
+    for row in rows:
+        out[row[0]] = tuple(row[1:])
+    return out
+
+
+def pending_metadata(conn: sqlite3.Connection, limit: int = 1_000_000) -> list[tuple[int, str]]:
+    """Rows whose metadata stage is still to do, newest first (what the user looks at first)."""
+    return [(r[0], r[1]) for r in conn.execute(
+        "SELECT id, path FROM images WHERE metadata_at IS NULL ORDER BY mtime_ns DESC LIMIT ?", (limit,))]
+
+
+def count_pending(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM images WHERE metadata_at IS NULL").fetchone()[0]
+
+
+# --------------------------------------------------------------------------- writes for the scanner
+_INSERT = (
+    "INSERT INTO images (path, folder, top_folder, name, ext, kind, format, size, mtime_ns, sidecar_sig, "
+    "has_edits, is_trashed, original_path, trashed_at, discovered_at) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+    "sidecar_sig = excluded.sidecar_sig, has_edits = excluded.has_edits, metadata_at = NULL"
+)
+
+
+def discovered_row(facts: tuple, now: float) -> tuple:
+    """The ``images`` insert values for a file known only by its stat facts."""
+    rel, size, mtime_ns, sig, has_edits = facts
+    folder, name, top = logic.split_path(rel)
+    ext = logic.ext_of(name)
+    trashed = rel.startswith(logic.TRASH_DIR + "/")
+    original = rel[len(logic.TRASH_DIR) + 1:] if trashed else None
+    kind = media_kind(name) or "image"
+    fmt = format_for_extension(name) or ext.upper()
+    return (rel, folder, top, name, ext, kind, fmt, size, mtime_ns, sig,
+            has_edits, 1 if trashed else 0, original, now if trashed else None, now)
+
+
+def insert_discovered(conn: sqlite3.Connection, rows: Sequence[tuple]) -> int:
+    conn.executemany(_INSERT, rows)
+    return len(rows)
+
+
+def mark_changed(conn: sqlite3.Connection, changes: Sequence[tuple[int, int, int, int, int]]) -> int:
+    """``(id, size, mtime_ns, sidecar_sig, has_edits)``: the file must be read again."""
+    ids = [(c[0],) for c in changes]
+    conn.executemany("DELETE FROM image_fts WHERE rowid = ?", ids)
+    conn.executemany(
+        "UPDATE images SET size = ?, mtime_ns = ?, sidecar_sig = ?, has_edits = ?, metadata_at = NULL WHERE id = ?",
+        [(c[1], c[2], c[3], c[4], c[0]) for c in changes],
+    )
+    return len(changes)
+
+
+def set_edit_flags(conn: sqlite3.Connection, flags: Sequence[tuple[int, int]]) -> int:
+    """``(id, has_edits)`` for files whose ``.edt`` appeared or went away."""
+    conn.executemany("UPDATE images SET has_edits = ? WHERE id = ?", [(f[1], f[0]) for f in flags])
+    return len(flags)
+
+
+def delete_ids(conn: sqlite3.Connection, ids: Sequence[int]) -> int:
+    total = 0
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        conn.execute(f"DELETE FROM image_fts WHERE rowid IN ({marks})", tuple(chunk))
+        total += conn.execute(f"DELETE FROM images WHERE id IN ({marks})", tuple(chunk)).rowcount
+    return total
+
+
+def paths_under(conn: sqlite3.Connection, folder: str) -> list[str]:
+    """Paths of the non-trashed rows in ``folder`` and below."""
+    return [r[0] for r in conn.execute(
+        "SELECT path FROM images WHERE is_trashed = 0 AND (folder = ? OR (folder >= ? AND folder < ?))",
+        (folder, folder + "/", folder + "0"))]
+
+
+def child_folders(conn: sqlite3.Connection, folder: str) -> list[str]:
+    """Names of the folders directly below ``folder`` ('' = root) that hold indexed files."""
+    if folder:
+        rows = conn.execute("SELECT DISTINCT folder FROM images WHERE is_trashed = 0 AND folder >= ? AND folder < ?",
+                            (folder + "/", folder + "0"))
+        cut = len(folder) + 1
+    else:
+        rows = conn.execute("SELECT DISTINCT folder FROM images WHERE is_trashed = 0 AND folder != ''")
+        cut = 0
+    return sorted({r[0][cut:].split("/", 1)[0] for r in rows})
+
+
+def move_row(conn: sqlite3.Connection, image_id: int, new_path: str, *, trashed: bool | None = None,
+             original_path: str | None = None) -> None:
+    """Point a row at a new path, keeping its id, tags, rating and metadata.
+
+    Used for files that moved (detected by the scanner) and by file actions
+    (rename, move, trash, restore). Keeps the search text's name/folder in step.
+    """
+    folder, name, top = logic.split_path(new_path)
+    ext = logic.ext_of(name)
+    sets = ["path = ?", "folder = ?", "top_folder = ?", "name = ?", "ext = ?"]
+    params: list[Any] = [new_path, folder, top, name, ext]
+    if trashed is not None:
+        sets += ["is_trashed = ?", "original_path = ?", "trashed_at = ?"]
+        params += [1 if trashed else 0, original_path if trashed else None, time.time() if trashed else None]
+    conn.execute(f"UPDATE images SET {', '.join(sets)} WHERE id = ?", (*params, image_id))
+    conn.execute("UPDATE image_fts SET name = ?, folder = ? WHERE rowid = ?", (name, folder, image_id))
+
+
+_APPLY = (
+    "UPDATE images SET kind = coalesce(:kind, kind), format = coalesce(:format, format), width = :width, "
+    "height = :height, duration = :duration, fps = :fps, animated = :animated, has_audio = :has_audio, "
+    "has_workflow = :has_workflow, has_prompt = :has_prompt, model = :model, sampler = :sampler, seed = :seed, "
+    "steps = :steps, cfg = :cfg, error = :error, metadata_at = :now "
+    "WHERE id = :id AND metadata_at IS NULL AND size = :size AND mtime_ns = :mtime_ns"
+)
+
+
+def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, int, dict]], now: float,
+                   tag_cache: dict[str, int] | None = None) -> dict:
+    """Store extraction results. Returns ``{"applied": [ids], "removed": [paths], "retry": n}``.
+
+    A result is applied only if the row still waits for metadata with the stat the
+    worker saw. If the file changed meanwhile, the row adopts the newer stat and
+    stays pending (read again next round); if it vanished, the row goes.
+    """
+    tag_cache = {} if tag_cache is None else tag_cache
+    applied: list[int] = []
+    removed_ids: list[int] = []
+    retry = 0
+    fts_rows, meta_rows, lora_rows = [], [], []
+    for image_id, size, mtime_ns, record in results:
+        if record.get("missing"):
+            removed_ids.append(image_id)
+            continue
+        values = {
+            "id": image_id, "size": size, "mtime_ns": mtime_ns, "now": now,
+            "kind": record.get("kind"), "format": record.get("format"), "width": record.get("width"),
+            "height": record.get("height"), "duration": record.get("duration"), "fps": record.get("fps"),
+            "animated": record.get("animated", 0), "has_audio": record.get("has_audio", 0),
+            "has_workflow": record.get("has_workflow", 0), "has_prompt": record.get("has_prompt", 0),
+            "model": record.get("model"), "sampler": record.get("sampler"), "seed": record.get("seed"),
+            "steps": record.get("steps"), "cfg": record.get("cfg"), "error": record.get("error"),
+        }
+        if conn.execute(_APPLY, values).rowcount != 1:
+            cur = conn.execute(
+                "UPDATE images SET size = ?, mtime_ns = ? WHERE id = ? AND metadata_at IS NULL", (size, mtime_ns, image_id))
+            retry += cur.rowcount
+            continue
+        applied.append(image_id)
+        row = conn.execute("SELECT name, folder FROM images WHERE id = ?", (image_id,)).fetchone()
+        loras = record.get("loras") or []
+        fts_rows.append((image_id, row[0], row[1], record.get("positive") or "", record.get("negative") or "",
+                         record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
+        meta_rows.append((image_id, record.get("prompt_z"), record.get("workflow_z"), record.get("parameters"),
+                          record.get("params_json"), record.get("sources_json"), record.get("extra_json")))
+        lora_rows.extend((image_id, lora) for lora in loras)
+        if record.get("tags") is not None:
+            _replace_tags(conn, image_id, record["tags"], tag_cache)
+        if record.get("rating") is not None:
+            conn.execute("UPDATE images SET rating = ? WHERE id = ?", (max(0, min(5, record["rating"])), image_id))
+    if applied:
+        conn.executemany("DELETE FROM image_fts WHERE rowid = ?", [(i,) for i in applied])
+        conn.executemany(
+            "INSERT INTO image_fts(rowid, name, folder, positive, negative, model, loras, workflow) "
+            "VALUES (?,?,?,?,?,?,?,?)", fts_rows)
+        conn.executemany("INSERT OR REPLACE INTO image_meta(image_id, prompt_z, workflow_z, parameters, params_json, "
+                         "sources_json, extra_json) VALUES (?,?,?,?,?,?,?)", meta_rows)
+        conn.executemany("DELETE FROM image_loras WHERE image_id = ?", [(i,) for i in applied])
+        conn.executemany("INSERT OR IGNORE INTO image_loras(image_id, lora) VALUES (?, ?)", lora_rows)
+    removed_paths: list[str] = []
+    if removed_ids:
+        for chunk in _chunks(removed_ids):
+            marks = ",".join("?" * len(chunk))
+            removed_paths += [r[0] for r in conn.execute(f"SELECT path FROM images WHERE id IN ({marks})", tuple(chunk))]
+        delete_ids(conn, removed_ids)
+    return {"applied": applied, "removed": removed_paths, "retry": retry}
+
+
+# --------------------------------------------------------------------------- tags and ratings
+def _tag_id(conn: sqlite3.Connection, name: str, cache: dict[str, int]) -> int:
+    tag_id = cache.get(name)
+    if tag_id is None:
+        row = conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
+        tag_id = row[0] if row else conn.execute("INSERT INTO tags(name) VALUES (?)", (name,)).lastrowid
+        cache[name] = tag_id
+    return tag_id
+
+
+def _replace_tags(conn: sqlite3.Connection, image_id: int, names: Sequence[str], cache: dict[str, int]) -> None:
+    conn.execute("DELETE FROM image_tags WHERE image_id = ?", (image_id,))
+    ids = {_tag_id(conn, n, cache) for n in names}
+    conn.executemany("INSERT OR IGNORE INTO image_tags(image_id, tag_id) VALUES (?, ?)", [(image_id, t) for t in ids])
+    conn.execute("UPDATE images SET has_tags = ? WHERE id = ?", (1 if ids else 0, image_id))
+
+
+def tags_of(conn: sqlite3.Connection, ids: Sequence[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in ids}
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        for image_id, name in conn.execute(
+                f"SELECT it.image_id, t.name FROM image_tags it JOIN tags t ON t.id = it.tag_id "
+                f"WHERE it.image_id IN ({marks}) ORDER BY t.name", tuple(chunk)):
+            out[image_id].append(name)
+    return out
+
+
+def change_tags(conn: sqlite3.Connection, ids: Sequence[int], *, set_to: Sequence[str] | None,
+                add: Sequence[str], remove: Sequence[str]) -> dict[int, list[str]]:
+    """Set, or add and remove, tags on many images; returns each image's tags afterwards."""
+    cache: dict[str, int] = {}
+    current = tags_of(conn, ids)
+    for image_id in ids:
+        names = list(set_to) if set_to is not None else list(current[image_id])
+        names += [t for t in add if t not in names]
+        names = [t for t in names if t not in set(remove)]
+        if sorted(names) != sorted(current[image_id]):
+            _replace_tags(conn, image_id, names, cache)
+    conn.execute("DELETE FROM tags WHERE id NOT IN (SELECT tag_id FROM image_tags)")
+    return tags_of(conn, ids)
+
+
+def set_rating(conn: sqlite3.Connection, ids: Sequence[int], rating: int) -> int:
+    total = 0
+    for chunk in _chunks(list(ids)):
+        marks = ",".join("?" * len(chunk))
+        total += conn.execute(f"UPDATE images SET rating = ? WHERE id IN ({marks})", (rating, *chunk)).rowcount
+    return total
+
+
+def ids_for_paths(conn: sqlite3.Connection, paths: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for chunk in _chunks(list(paths)):
+        marks = ",".join("?" * len(chunk))
+        out.update({r[0]: r[1] for r in conn.execute(f"SELECT path, id FROM images WHERE path IN ({marks})", tuple(chunk))})
+    return out
+
+
+# --------------------------------------------------------------------------- listing
+def row_to_item(row: Sequence) -> dict:
+    (image_id, path, name, folder, top, ext, kind, fmt, size, mtime_ns, width, height, duration, animated,
+     has_audio, has_workflow, has_prompt, has_edits, has_tags, rating, model, error, trashed, original,
+     metadata_at) = row
+    return {
+        "id": image_id, "path": path, "name": name, "folder": folder, "top_folder": top, "ext": ext, "kind": kind,
+        "format": fmt, "size": size, "mtime": mtime_ns / 1e9, "width": width, "height": height,
+        "duration": duration, "animated": bool(animated), "has_audio": bool(has_audio),
+        "has_workflow": bool(has_workflow), "has_prompt": bool(has_prompt), "has_edits": bool(has_edits),
+        "has_tags": bool(has_tags), "rating": rating, "model": model, "error": error,
+        "is_trashed": bool(trashed), "original_path": original, "metadata_ready": metadata_at is not None,
+        "version": f"{mtime_ns:x}-{size:x}",
+    }
+
+
+def list_page(conn: sqlite3.Connection, q: logic.ListQuery) -> tuple[list[dict], Any, int | None]:
+    """One page: ``(items, key of the last row, id of the last row)``."""
+    where, params = logic.build_where(q)
+    key_sql = logic.key_select_sql(q.sort)
+    if q.sort == "random":
+        params["seed"] = q.seed
+    if q.cursor is not None:
+        where += " AND " + logic.keyset_condition(q.sort)
+        params["cursor_key"] = q.cursor["key"]
+        params["cursor_id"] = q.cursor["id"]
+    sql = f"SELECT {LIST_COLUMNS}, {key_sql} FROM images WHERE {where} {logic.order_by_sql(q.sort)} LIMIT :limit"
+    params["limit"] = q.limit
+    if q.offset:
+        sql += " OFFSET :offset"
+        params["offset"] = q.offset
+    rows = conn.execute(sql, params).fetchall()
+    items = [row_to_item(r[:-1]) for r in rows]
+    if not rows:
+        return items, None, None
+    return items, rows[-1][-1], rows[-1][0]
+
+
+def count(conn: sqlite3.Connection, q: logic.ListQuery) -> int:
+    where, params = logic.build_where(q)
+    return conn.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
+
+
+def count_all(conn: sqlite3.Connection, trashed: bool) -> int:
+    return conn.execute("SELECT count(*) FROM images WHERE is_trashed = ?", (1 if trashed else 0,)).fetchone()[0]
+
+
+def filter_options(conn: sqlite3.Connection) -> dict:
+    """Everything the filter panel offers, with counts, for the gallery (not the trash)."""
+    folders = [{"path": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT top_folder, count(*) FROM images WHERE is_trashed = 0 GROUP BY top_folder ORDER BY top_folder")]
+    folder_tree = [{"path": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT folder, count(*) FROM images WHERE is_trashed = 0 GROUP BY folder ORDER BY folder")]
+    formats = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT format, count(*) FROM images WHERE is_trashed = 0 GROUP BY format ORDER BY format")]
+    kinds = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT kind, count(*) FROM images WHERE is_trashed = 0 GROUP BY kind ORDER BY kind")]
+    models = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT model, count(*) FROM images WHERE model IS NOT NULL AND is_trashed = 0 GROUP BY model "
+        "ORDER BY count(*) DESC, model LIMIT 500")]
+    samplers = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT sampler, count(*) FROM images WHERE sampler IS NOT NULL AND is_trashed = 0 GROUP BY sampler "
+        "ORDER BY count(*) DESC, sampler LIMIT 200")]
+    loras = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT l.lora, count(*) FROM image_loras l JOIN images i ON i.id = l.image_id WHERE i.is_trashed = 0 "
+        "GROUP BY l.lora ORDER BY count(*) DESC, l.lora LIMIT 500")]
+    tags = [{"name": r[0], "count": r[1]} for r in conn.execute(
+        "SELECT t.name, count(it.image_id) FROM tags t LEFT JOIN image_tags it ON it.tag_id = t.id "
+        "GROUP BY t.id ORDER BY t.name")]
+    trashed = conn.execute("SELECT count(*) FROM images WHERE is_trashed = 1").fetchone()[0]
+    ratings = {str(r[0]): r[1] for r in conn.execute(
+        "SELECT rating, count(*) FROM images WHERE is_trashed = 0 AND rating > 0 GROUP BY rating")}
+    errors = conn.execute("SELECT count(*) FROM images WHERE is_trashed = 0 AND error IS NOT NULL").fetchone()[0]
+    return {
+        "folders": folders, "folder_tree": folder_tree, "formats": formats, "kinds": kinds, "models": models,
+        "samplers": samplers, "loras": loras, "tags": tags, "ratings": ratings, "trashcan_count": trashed,
+        "error_count": errors,
+    }
+
+
+def image_row(conn: sqlite3.Connection, path: str) -> sqlite3.Row | None:
+    return conn.execute("SELECT * FROM images WHERE path = ?", (path,)).fetchone()
+
+
+def metadata_detail(conn: sqlite3.Connection, path: str) -> dict | None:
+    """Full metadata of one indexed file, or None when the path is not in the index."""
+    row = image_row(conn, path)
+    if row is None:
+        return None
+    meta = conn.execute("SELECT * FROM image_meta WHERE image_id = ?", (row["id"],)).fetchone()
+    fts = conn.execute("SELECT positive, negative FROM image_fts WHERE rowid = ?", (row["id"],)).fetchone()
+    tags = tags_of(conn, [row["id"]])[row["id"]]
+    params = json.loads(meta["params_json"]) if meta and meta["params_json"] else {}
+    sources = json.loads(meta["sources_json"]) if meta and meta["sources_json"] else {}
+    extra = json.loads(meta["extra_json"]) if meta and meta["extra_json"] else {}
+    if fts is not None:
+        params.setdefault("positive", fts[0] or None)
+        params.setdefault("negative", fts[1] or None)
+    return {
+        "row": dict(row),
+        "prompt": decompress_json(meta["prompt_z"]) if meta else None,
+        "workflow": decompress_json(meta["workflow_z"]) if meta else None,
+        "parameters_text": meta["parameters"] if meta else None,
+        "params": params,
+        "sources": sources,
+        "extra": extra,
+        "tags": tags,
+    }
