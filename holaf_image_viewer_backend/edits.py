@@ -5,7 +5,8 @@ It builds the :class:`EditsService` (sidecars) and the :class:`ExportManager`
 parts when they are loaded: the thumbnail service gets a variant provider (the
 edit hash joins the cache key and the edit transform is applied to the small
 image), saving marks the file as edited in the index and remakes its thumbnail,
-and the sidecar follows the image through the file operations (done by them).
+(``images.has_edits``, with a change notice so open galleries refresh), and the
+sidecar follows the image through the file operations (done by them).
 Other features reach the services through ``ctx.state["holaf.edits"]`` and
 ``ctx.state["holaf.export"]``. No table of its own: export jobs live in memory
 and their files in ``<data dir>/temp_exports``, wiped at start-up.
@@ -65,10 +66,16 @@ def setup(ctx, routes) -> None:
     async def after_change(rel: str, has_edits: bool) -> dict[str, Any]:
         """Index flag and thumbnail, when those features are loaded; what the UI needs to refresh the tile."""
         out: dict[str, Any] = {"index_updated": False, "thumbnail": None, "thumbnail_version": None}
-        index = ctx.state.get("holaf.index")
-        if index is not None and hasattr(index, "set_has_edits"):
+        index = ctx.state.get("image_index")
+        if index is not None:
+            # The scanner also notices the sidecar, on its next pass; this makes the flag exact now.
             try:
-                out["index_updated"] = bool(await index.set_has_edits(rel, has_edits))
+                changed = await ctx.db.execute_write(
+                    "UPDATE images SET has_edits = ? WHERE path = ? AND has_edits != ?",
+                    (int(has_edits), rel, int(has_edits)))
+                out["index_updated"] = True
+                if changed:
+                    index.note_external_change(updated=changed)
             except Exception:
                 log.exception("could not record the edit flag of %s in the index", rel)
         thumbs = ctx.state.get("holaf.thumbnails")

@@ -186,3 +186,23 @@ async def test_the_sidecar_follows_its_image_through_trash_restore_move_and_rena
     loaded = await _load(client, "other/renamed.png")
     assert loaded["edits"]["controls"] == STACKED["controls"] and loaded["source"] == "edit"
     assert (output_dir / "other/edit/renamed.edt").is_file()
+
+
+async def test_saving_and_deleting_set_the_index_flag_at_once(aiohttp_client, make_app, output_dir):
+    from index_gallery import QUIET, paths, synced
+
+    comfy_png(output_dir / "idx/m.png")
+    comfy_png(output_dir / "idx/n.png")
+    client = await aiohttp_client(make_app(settings=QUIET))  # no watcher, no periodic scan: only our update counts
+    await synced(client)
+    assert await paths(client, has_edits=True) == []
+    token = (await (await client.get("/holaf/images/last-update-time")).json())["change_token"]
+    body = await (await _save(client, "idx/m.png", STACKED)).json()
+    assert body["index_updated"] is True
+    assert await paths(client, has_edits=True) == ["idx/m.png"]
+    assert (await (await client.get("/holaf/images/last-update-time")).json())["change_token"] != token
+    await client.post("/holaf/images/delete-edits", json={"path": "idx/m.png"})
+    assert await paths(client, has_edits=True) == []
+    await _save(client, "idx/n.png", STACKED)
+    await synced(client)  # a full rescan agrees with what the save recorded
+    assert await paths(client, has_edits=True) == ["idx/n.png"]
