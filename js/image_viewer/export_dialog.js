@@ -217,7 +217,7 @@ export async function exportWithProgress(host, body) {
 }
 
 /**
- * @param {string} name @param {Array<{value: string, label: string}>} items @param {string} current
+ * @param {string} name @param {ReadonlyArray<{value: string, label: string}>} items @param {string} current
  * @param {string} legend @param {string} testid
  */
 function radioRow(name, items, current, legend, testid) {
