@@ -22,7 +22,6 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import resource
 import statistics
 import subprocess
 import sys
@@ -54,12 +53,11 @@ def make_clip(path: Path, seconds: float, size: str, fps: int, ffmpeg: str) -> N
 
 
 def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (ffprobe, ffmpeg)."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
+    """CPU time of this process and of its finished children (ffprobe, ffmpeg; children count on POSIX)."""
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return times.user + times.system + getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
 
 
 async def http_job(output_dir: Path, data_dir: Path, rel: str, options: dict) -> tuple[float, float]:

@@ -320,6 +320,8 @@ class ExportManager:
         job = self.get(job_id)
         if job.state in ("queued", "running", "packing"):
             job.cancel.cancel()
+            if job.state == "queued" and job.task is not None:
+                job.task.cancel()  # waiting for a slot behind another job: stop waiting now
             if job.task is not None:
                 try:
                     await asyncio.wait_for(asyncio.shield(job.task), 30)

@@ -196,3 +196,17 @@ async def test_unknown_jobs_and_cross_site_cancels_are_refused(client, output_di
     resp = await client.delete(f"/holaf/images/export/{status['job']}", headers={"Origin": "http://evil.example"})
     assert resp.status == 403
     assert (await (await client.get(f"/holaf/images/export/{status['job']}")).json())["state"] == "done"
+
+
+async def test_a_queued_export_is_cancelled_at_once_even_behind_a_long_one(client, output_dir, host_paths):
+    clip_with_audio(output_dir / "slow.mp4", seconds=6.0, fps=30, size="640x360", audio=False)
+    comfy_png(output_dir / "quick.png")
+    first = await (await client.post("/holaf/images/export", json={"paths": ["slow.mp4"], "format": "mp4",
+                                                                  "options": {"crf": 0, "preset": "veryslow"}})).json()
+    second = await (await client.post("/holaf/images/export", json={"paths": ["quick.png"], "format": "png"})).json()
+    assert second["state"] == "queued"  # export_concurrency is 1
+    started = asyncio.get_running_loop().time()
+    body = await (await client.delete(f"/holaf/images/export/{second['job']}")).json()
+    assert body["state"] == "cancelled" and asyncio.get_running_loop().time() - started < 5
+    assert (await (await client.delete(f"/holaf/images/export/{first['job']}")).json())["state"] == "cancelled"
+    assert list(_temp_root(host_paths).iterdir()) == []
