@@ -118,22 +118,25 @@ class NvmlBackend(GpuBackend):
     name = "nvml"
     vendor = "nvidia"
 
-    def __init__(self, run_blocking: RunBlocking, nvml: Any, pid: int) -> None:
+    def __init__(self, run_blocking: RunBlocking, nvml: Any, pid: int, *, pid_visible: bool | None = None) -> None:
         super().__init__(run_blocking)
         self.nvml = nvml
         self.pid = pid
         self.handles: list[Any] = []
         self.names: list[str] = []
         self._process_fn = None
-        self.pid_visible = not pid_namespace_is_nested(_read_text(Path("/proc/self/status")))
+        if pid_visible is None:
+            pid_visible = not pid_namespace_is_nested(_read_text(Path("/proc/self/status")))
+        self.pid_visible = pid_visible
 
     @classmethod
-    def open_sync(cls, run_blocking: RunBlocking, nvml: Any = None, pid: int | None = None) -> "NvmlBackend":
+    def open_sync(cls, run_blocking: RunBlocking, nvml: Any = None, pid: int | None = None, *,
+                  pid_visible: bool | None = None) -> "NvmlBackend":
         """Initialise NVML and list the devices; raises when NVML is unusable."""
         if nvml is None:
             import pynvml as nvml  # nvidia-ml-py
         nvml.nvmlInit()
-        backend = cls(run_blocking, nvml, os.getpid() if pid is None else pid)
+        backend = cls(run_blocking, nvml, os.getpid() if pid is None else pid, pid_visible=pid_visible)
         try:
             for index in range(nvml.nvmlDeviceGetCount()):
                 handle = nvml.nvmlDeviceGetHandleByIndex(index)
@@ -228,11 +231,11 @@ def parse_nvidia_smi_csv(text: str) -> list[dict]:
     for line in text.splitlines():
         if not line.strip():
             continue
-        parts = [p.strip() for p in line.split(",")]
+        parts = [p.strip() for p in line.split(",", fixed)]
         if len(parts) < len(NVIDIA_SMI_FIELDS):
             raise ValueError(f"unexpected nvidia-smi line: {line!r}")
         values = dict(zip(NVIDIA_SMI_FIELDS[:fixed], parts[:fixed]))
-        name = ",".join(parts[fixed:]).strip()
+        name = parts[fixed]
         used, total = _number(values["memory.used"]), _number(values["memory.total"])
         index = _number(values["index"])
         out.append(gpu_reading(

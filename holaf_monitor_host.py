@@ -159,7 +159,7 @@ class HostSampler:
             rss = self.process.memory_info().rss
         except psutil.Error:
             rss = None
-        process_rate = rate(previous.process_cpu, current.process_cpu, seconds)
+        process_rate = rate(previous.process_cpu, current.process_cpu, seconds) if previous is not current else 0.0
         read_rate = rate(previous.disk_read, current.disk_read, seconds)
         write_rate = rate(previous.disk_write, current.disk_write, seconds)
         return {
