@@ -19,6 +19,8 @@ from typing import Any, Callable
 import psutil
 
 DISK_REFRESH_S = 15.0
+#: ``folder_paths`` entries that are not model folders.
+NOT_MODEL_FOLDERS = frozenset({"custom_nodes"})
 
 
 @dataclass
@@ -88,7 +90,9 @@ def disk_targets(output_dir: Path | None, models_dirs: dict[str, list[Path]] | N
     targets: list[tuple[str, Path]] = []
     if output_dir is not None:
         targets.append(("output", Path(output_dir)))
-    for paths in (models_dirs or {}).values():
+    for name, paths in (models_dirs or {}).items():
+        if name in NOT_MODEL_FOLDERS:
+            continue
         targets.extend(("models", Path(p)) for p in paths)
     return targets
 

@@ -85,7 +85,7 @@ def test_folders_on_one_filesystem_are_one_disk_and_missing_ones_are_skipped(tmp
     (tmp_path / "models" / "checkpoints").mkdir()
     targets = disk_targets(tmp_path / "out", {
         "loras": [tmp_path / "models" / "loras"], "checkpoints": [tmp_path / "models" / "checkpoints"],
-        "vae": [tmp_path / "missing"],
+        "vae": [tmp_path / "missing"], "custom_nodes": [tmp_path / "custom_nodes"],
     })
     assert [role for role, _ in targets] == ["output", "models", "models", "models"]
     (group,) = disk_groups(targets)
