@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,8 +253,10 @@ def parse_nvidia_smi_csv(text: str) -> list[dict]:
 
 async def run_tool(command: list[str], timeout: float = SUBPROCESS_TIMEOUT_S) -> str:
     """Run a reporting tool as an asyncio subprocess (never blocking the loop); stdout as text."""
+    # A windowless ComfyUI (pythonw, the desktop app) would flash a console per call without this flag.
+    extra = {"creationflags": subprocess.CREATE_NO_WINDOW} if os.name == "nt" else {}
     proc = await asyncio.create_subprocess_exec(
-        *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *command, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, **extra,
     )
     try:
         stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)

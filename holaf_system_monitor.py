@@ -33,7 +33,7 @@ from aiohttp import WSMsgType, web
 
 from .holaf_config import Setting
 from .holaf_http import json_dumps, json_ok
-from .holaf_monitor_gpu import GpuSet, ProbeEnvironment, detect_gpus
+from .holaf_monitor_gpu import GpuSet, Probe, ProbeEnvironment, detect_gpus
 from .holaf_monitor_history import MonitorHistory, history_columns, history_values
 from .holaf_monitor_host import HostSampler, disk_targets
 
@@ -46,6 +46,7 @@ DEFAULT_INTERVAL_MS = 1000
 BACKGROUND_INTERVAL_S = 5.0
 FIRST_SAMPLE_DELAY_S = 0.25
 MAX_MESSAGE_BYTES = 4096
+DETECT_TIMEOUT_S = 20.0
 WINDOWS = ("1m", "10m", "1h", "24h")
 JOB_END_STATUS = {"execution_success": "success", "execution_error": "error", "execution_interrupted": "interrupted"}
 
@@ -119,8 +120,10 @@ class SystemMonitor:
     """The single sampler, its subscribers, the history and the job markers."""
 
     def __init__(self, *, host: HostSampler, run_blocking: Callable[..., Awaitable[Any]],
-                 detect: Callable[[], Awaitable[GpuSet]], config: Any = None) -> None:
+                 detect: Callable[[], Awaitable[GpuSet]], config: Any = None,
+                 detect_timeout: float = DETECT_TIMEOUT_S) -> None:
         self.host = host
+        self.detect_timeout = detect_timeout
         self.run_blocking = run_blocking
         self._detect = detect
         self.config = config
@@ -167,7 +170,11 @@ class SystemMonitor:
 
     async def _detect_gpus(self) -> None:
         try:
-            gpus = await self._detect()
+            gpus = await asyncio.wait_for(self._detect(), self.detect_timeout)
+        except asyncio.TimeoutError:
+            log.warning("System Monitor: GPU detection took over %s s (a hung driver?); showing CPU, memory and disks only",
+                        self.detect_timeout)
+            gpus = GpuSet([], [Probe("detection", "any", reason=f"timed out after {self.detect_timeout:g} s")])
         except Exception:
             log.exception("System Monitor: GPU detection failed; showing CPU, memory and disks only")
             gpus = GpuSet([])

@@ -329,3 +329,48 @@ async def test_inside_comfyui_jobs_come_from_send_sync_and_nothing_goes_to_comfy
     assert ("execution_start", {"prompt_id": "c-1"}, None) in prompt_server.sent
     assert [e for e, _, _ in prompt_server.sent if "monitor" in str(e)] == [], \
         "samples never ride on ComfyUI's shared websocket"
+
+
+async def test_a_hung_gpu_driver_at_start_does_not_keep_the_monitor_from_working(tmp_path):
+    import concurrent.futures
+
+    import pynvml
+
+    from holaf_utilities.holaf_monitor_gpu import ProbeEnvironment, detect_gpus
+    from holaf_utilities.holaf_monitor_host import HostSampler
+    from holaf_utilities.holaf_system_monitor import SystemMonitor, Subscriber
+
+    release = threading.Event()
+
+    class HungNvml:  # nvmlInit never returns, as with a GPU that fell off the bus
+        NVMLError = pynvml.NVMLError
+
+        def nvmlInit(self):
+            release.wait(10)
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_GPU_IS_LOST)
+
+    pool = concurrent.futures.ThreadPoolExecutor(2)
+
+    async def run_blocking(fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(pool, lambda: fn(*args))
+
+    env = ProbeEnvironment(nvml=HungNvml(), drm_root=tmp_path, which=lambda name: None, amdsmi=HungNvml())
+    monitor = SystemMonitor(host=HostSampler([]), run_blocking=run_blocking,
+                            detect=lambda: detect_gpus(run_blocking, env), detect_timeout=0.3)
+    await monitor.start()
+    frames = []
+
+    async def send(text):
+        frames.append(json.loads(text))
+
+    sub = Subscriber(send)
+    try:
+        await monitor.subscribe(sub, 250)
+        await wait_until(lambda: any(f["type"] == "sample" for f in frames))
+        assert frames[0]["type"] == "history"
+        assert frames[0]["gpu"]["tried"] == [{"backend": "detection", "reason": "timed out after 0.3 s"}]
+    finally:
+        monitor.unsubscribe(sub)
+        release.set()
+        await monitor.stop()
+        pool.shutdown(wait=True)
