@@ -19,6 +19,7 @@ from typing import Any, Callable
 import psutil
 
 DISK_REFRESH_S = 15.0
+SWAP_REFRESH_S = 5.0
 #: ``folder_paths`` entries that are not model folders.
 NOT_MODEL_FOLDERS = frozenset({"custom_nodes"})
 
@@ -108,6 +109,7 @@ class HostSampler:
         self._groups: list[DiskGroup] | None = None
         self._disks: list[dict] = []
         self._disks_at = float("-inf")
+        self._swap_cache: tuple[float, Any] | None = None
 
     # -- counters -------------------------------------------------------------
     def _counters(self) -> Counters:
@@ -149,6 +151,12 @@ class HostSampler:
         self._disks, self._disks_at = disks, now
         return disks
 
+    def _swap(self, now: float) -> Any:
+        # Swap moves slowly and psutil reads all of /proc/vmstat for it: refresh every few seconds.
+        if self._swap_cache is None or now - self._swap_cache[0] >= SWAP_REFRESH_S:
+            self._swap_cache = (now, psutil.swap_memory())
+        return self._swap_cache[1]
+
     # -- one sample ----------------------------------------------------------
     def sample(self) -> dict:
         """Everything but the GPUs, as the ``sample`` message carries it."""
@@ -158,7 +166,7 @@ class HostSampler:
         seconds = current.at - previous.at
         per_core = cpu_percent_between(previous.cpu, current.cpu) if previous is not current else [0.0] * len(current.cpu)
         memory = psutil.virtual_memory()
-        swap = psutil.swap_memory()
+        swap = self._swap(current.at)
         try:
             rss = self.process.memory_info().rss
         except psutil.Error:

@@ -135,7 +135,7 @@ class SystemMonitor:
         self._background = Subscriber(None, BACKGROUND_INTERVAL_S, subscribed=True)
         self._task: asyncio.Task | None = None
         self._detect_task: asyncio.Future | None = None
-        self._wake = asyncio.Event()
+        self._wake_future: asyncio.Future | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._send_tasks: set[asyncio.Task] = set()
         self._latest: dict | None = None
@@ -239,13 +239,13 @@ class SystemMonitor:
         sub.subscribed = True
         self._subscribers.add(sub)
         self._ensure_running()
-        self._wake.set()
+        self._wake()
 
     def unsubscribe(self, sub: Subscriber) -> None:
         sub.subscribed = False
         if sub in self._subscribers:
             self._subscribers.discard(sub)
-            self._wake.set()  # the sampler re-checks: slower tick, or stop
+            self._wake()  # the sampler re-checks: slower tick, or stop
 
     def history_message(self, interval_ms: int) -> dict:
         return {
@@ -293,11 +293,7 @@ class SystemMonitor:
                 due = min(due, last + tick)  # a faster subscriber arrived
                 delay = due - loop.time()
                 if delay > 0:
-                    self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), delay)
-                    except asyncio.TimeoutError:
-                        pass
+                    await self._sleep(delay)
                     continue
                 try:
                     sample = await self.take_sample()
@@ -315,11 +311,28 @@ class SystemMonitor:
             if self._task is asyncio.current_task():
                 self._task = None
 
+    async def _sleep(self, delay: float) -> None:
+        """Sleep until the next tick or until ``_wake`` (a subscriber came or left); no task per tick."""
+        loop = asyncio.get_running_loop()
+        future = self._wake_future = loop.create_future()
+        timer = loop.call_later(delay, _resolve, future)
+        try:
+            await future
+        finally:
+            timer.cancel()
+            self._wake_future = None
+
+    def _wake(self) -> None:
+        if self._wake_future is not None:
+            _resolve(self._wake_future)
+
     async def take_sample(self) -> dict:
         """One full reading: host values on a worker thread and the GPUs, concurrently."""
         self.samples_taken += 1
-        gpus_reader = self.gpus.read() if self.gpus is not None and self._setting("gpu", "auto") != "off" else _no_gpus()
-        host, gpus = await asyncio.gather(self.run_blocking(self.host.sample), gpus_reader)
+        if self.gpus is not None and self.gpus.backends and self._setting("gpu", "auto") != "off":
+            host, gpus = await asyncio.gather(self.run_blocking(self.host.sample), self.gpus.read())
+        else:
+            host, gpus = await self.run_blocking(self.host.sample), []
         sample = {"type": "sample", "t": round(time.time(), 3), **host, "gpus": gpus, "job": dict(self.job)}
         if self.gpus is not None and self.gpus.errors:
             sample["gpu_errors"] = dict(self.gpus.errors)
@@ -422,8 +435,9 @@ class SystemMonitor:
         }
 
 
-async def _no_gpus() -> list:
-    return []
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _quiet_send(send: Callable[[str], Awaitable[None]], text: str) -> None:
