@@ -206,3 +206,66 @@ def test_the_chart_draws_lines_and_job_markers_once_and_schedules_nothing(server
     assert result["frames"] == 0 and result["timers"] == 0, "no animation: one call, one drawing"
     assert result["resized"] is False, "the backing store is only reallocated when the size changes"
     assert result["nearest"] == 1004.0
+
+
+def test_the_view_shows_live_chips_and_charts_and_draws_at_most_once_per_sample(server, page):
+    page.evaluate("""async ([viewUrl, clientUrl, cssUrl]) => {
+        const { MonitorView } = await import(viewUrl);
+        const { MonitorClient } = await import(clientUrl);
+        const link = document.createElement("link");
+        link.rel = "stylesheet"; link.href = cssUrl;
+        document.head.appendChild(link);
+        const box = document.createElement("div");
+        box.style.cssText = "position:absolute;left:0;top:0;width:420px;height:320px";
+        document.body.appendChild(box);
+        window.samples = 0;
+        window.windows = [];
+        window.view = new MonitorView(box, { window: "1m", onWindowChange: (w) => window.windows.push(w) });
+        const wsUrl = location.origin.replace(/^http/, "ws") + "/holaf/monitor/ws";
+        window.client = new MonitorClient(() => wsUrl, {
+            onHistory: (m) => window.view.loadHistory(m),
+            onSample: (m) => { window.samples += 1; window.view.addSample(m); },
+            onJob: (m) => window.view.addJob(m),
+            onState: (s, d) => window.view.setConnection(s, d),
+        });
+        window.client.open(250);
+    }""", [module_url(server, "view.js"), module_url(server, "client.js"), module_url(server, "monitor.css")])
+    poll(page, "window.samples", lambda n: n >= 2)
+    chips = page.inner_text(".holaf-monitor-chips")
+    assert "CPU" in chips and "RAM" in chips and "ComfyUI" in chips and "Disk output" in chips
+    state = page.evaluate("({draws: window.view.draws, samples: window.samples, charts: document.querySelectorAll('.holaf-monitor-chart').length})")
+    steady = poll(page, "({draws: window.view.draws, samples: window.samples})", lambda s: s["samples"] >= state["samples"] + 4)
+    assert steady["draws"] - state["draws"] <= steady["samples"] - state["samples"], "at most one draw per sample"
+    gpus = server.call(lambda: len(server.app[holaf_app.CTX_KEY].state["system_monitor"].gpu_status()["devices"]))
+    assert state["charts"] == 1 + gpus, "one chart for CPU/RAM and one per GPU"
+    painted = page.evaluate("""() => {
+        const c = document.querySelector('.holaf-monitor-canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n; }""")
+    assert painted > 100, "the CPU/RAM chart has lines on it"
+
+    plot = page.locator(".holaf-monitor-plot").first
+    box = plot.bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 3, box["y"] + box["height"] / 2)
+    tooltip = page.locator(".holaf-monitor-tooltip")
+    assert tooltip.is_visible() and "CPU" in tooltip.inner_text() and "RAM" in tooltip.inner_text()
+    draws_before_hover = page.evaluate("window.view.draws")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 5)
+    assert page.evaluate("window.view.draws") == draws_before_hover, "hovering never redraws"
+
+    page.click("button.holaf-monitor-window[data-window='1h']")
+    assert page.evaluate("window.windows") == ["1h"]
+    assert page.get_attribute("button[data-window='1h']", "aria-pressed") == "true"
+
+    page.evaluate("window.view.setVisible(false)")
+    hidden_draws = page.evaluate("window.view.draws")
+    received = page.evaluate("window.samples")
+    poll(page, "window.samples", lambda n: n >= received + 3)
+    assert page.evaluate("window.view.draws") == hidden_draws, "nothing is drawn while hidden"
+    page.evaluate("window.view.setCollapsed(true); window.view.setVisible(true)")
+    poll(page, "window.samples", lambda n: n >= received + 5)
+    assert page.evaluate("window.view.draws") == hidden_draws, "nor while collapsed (chips only)"
+    assert not page.locator(".holaf-monitor-charts").is_visible()
+    page.evaluate("window.view.setCollapsed(false)")
+    poll(page, "window.view.draws", lambda n: n > hidden_draws)
+    page.evaluate("window.client.close()")
