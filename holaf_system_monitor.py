@@ -286,6 +286,7 @@ class SystemMonitor:
             else:
                 due = loop.time()
             last = due - tick
+            failures = 0
             while True:
                 tick = self._tick()
                 if tick is None:
@@ -297,8 +298,11 @@ class SystemMonitor:
                     continue
                 try:
                     sample = await self.take_sample()
+                    failures = 0
                 except Exception:
-                    log.exception("System Monitor: a sample failed")
+                    failures += 1
+                    # the first failure with its traceback, then quietly: a broken sensor must not flood the log
+                    log.log(logging.ERROR if failures == 1 else logging.DEBUG, "System Monitor: a sample failed", exc_info=True)
                     sample = None
                 last = due
                 now = loop.time()
