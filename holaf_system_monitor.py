@@ -59,7 +59,6 @@ SETTINGS = [
     Setting(SECTION, "record_in_background", "bool", False,
             "Keep recording history every 5 s while no monitor is open (otherwise nothing is sampled then)."),
     Setting(SECTION, "gpu", "choice", "auto", "GPU readings: detect NVIDIA/AMD/Apple GPUs, or off.", choices=("auto", "off")),
-    Setting(SECTION, "visible", "bool", False, "The overlay is open.", ui=False),
     Setting(SECTION, "collapsed", "bool", False, "The overlay shows only the value chips.", ui=False),
     Setting(SECTION, "window", "choice", "10m", "Time span of the charts.", choices=WINDOWS, ui=False),
 ]

@@ -183,7 +183,7 @@ def test_the_chart_draws_lines_and_job_markers_once_and_schedules_nothing(server
         const win = series.window(1000, 1030);
         drawChart(ctx, { width: 300, height: 60, t0: 1000, t1: 1030, yMax: 100, fine: win.fine, coarse: win.coarse,
             lines: [{ index: 1, color: "rgb(255, 0, 0)" }, { index: 5, color: "rgb(0, 0, 255)" }],
-            jobs: series.jobs, colors: { job: "rgb(0, 255, 0)", running: "rgba(0,0,0,0)" }, now: 1030 });
+            jobs: series.jobs, colors: { job: "rgb(0, 255, 0)", running: "rgb(0, 0, 0)" }, now: 1030 });
         const pixels = ctx.getImageData(0, 0, 300, 60).data;
         let red = 0, blue = 0, green = 0;
         for (let i = 0; i < pixels.length; i += 4) {

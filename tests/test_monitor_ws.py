@@ -295,7 +295,7 @@ async def test_monitor_settings_are_declared_and_writable_through_the_settings_a
     schema = (await (await client.get("/holaf/utilities/settings")).json())["schema"]["SystemMonitor"]
     keys = {item["key"]: item for item in schema}
     assert keys["update_interval_ms"]["min"] == 250 and keys["update_interval_ms"]["max"] == 10000
-    assert {"history_minutes", "history_hours", "collapsed", "window", "panel_x", "visible"} <= set(keys)
+    assert {"history_minutes", "history_hours", "collapsed", "window", "panel_x"} <= set(keys)
     resp = await client.post("/holaf/utilities/save-all-settings",
                              json={"SystemMonitor": {"update_interval_ms": 2000, "window": "1h", "collapsed": True}})
     assert resp.status == 200, await resp.text()

@@ -97,11 +97,13 @@ export function drawChart(ctx, opts) {
   if (openStart !== null) spans.push([openStart, opts.now ?? t1, "running"]);
   if (colors.running) {
     ctx.fillStyle = colors.running;
+    ctx.globalAlpha = 0.12; // a faint band: the theme gives a solid colour
     for (const [a, b] of spans) {
       if (b < t0 || a > t1) continue;
       const xa = Math.max(pad.left, x(a));
       ctx.fillRect(xa, pad.top, Math.max(1, Math.min(width, x(b)) - xa), plotH);
     }
+    ctx.globalAlpha = 1;
   }
 
   // grid at 25/50/75 %

@@ -13,13 +13,13 @@ export const WINDOWS = { "1m": 60, "10m": 600, "1h": 3600, "24h": 86400 };
 export const WINDOW_LABELS = { "1m": "1 min", "10m": "10 min", "1h": "1 h", "24h": "24 h" };
 
 const PALETTE = {
-  a: ["--holaf-monitor-line-a", "#4ea1ff"],
-  b: ["--holaf-monitor-line-b", "#f0a33a"],
-  c: ["--holaf-monitor-line-c", "#9c6ade"],
-  grid: ["--holaf-monitor-grid", "rgba(140,140,140,0.22)"],
-  job: ["--holaf-monitor-job", "rgba(120,200,120,0.9)"],
+  a: ["--holaf-monitor-line-a", "#d8700d"],
+  b: ["--holaf-monitor-line-b", "#4ea1ff"],
+  c: ["--holaf-monitor-line-c", "#9a9a9a"],
+  grid: ["--holaf-monitor-grid", "rgba(140,140,140,0.25)"],
+  job: ["--holaf-monitor-job", "#3fae5a"],
   jobFailed: ["--holaf-monitor-job-failed", "#e05d5d"],
-  running: ["--holaf-monitor-running", "rgba(120,200,120,0.10)"],
+  running: ["--holaf-monitor-running", "#3fae5a"],
 };
 
 function el(tag, className, text) {
