@@ -267,12 +267,32 @@ export class MonitorView {
   }
 
   _chip(label, value, title, level) {
-    const chip = el("span", "holaf-monitor-chip");
-    if (level) chip.dataset.level = level;
-    chip.appendChild(el("span", "holaf-monitor-chip-label", label));
-    chip.appendChild(el("span", "holaf-monitor-chip-value", value));
-    if (title) chip.title = title;
-    return chip;
+    return { label, value, title: title || "", level: level || "" };
+  }
+
+  /** Update the chips in place (text only changes), rebuilding only when the set of chips changes. */
+  _showChips(specs) {
+    const keys = specs.map((c) => c.label).join("|");
+    if (keys !== this._chipKeys) {
+      this._chipKeys = keys;
+      this._chipNodes = specs.map((spec) => {
+        const chip = el("span", "holaf-monitor-chip");
+        const value = el("span", "holaf-monitor-chip-value");
+        chip.append(el("span", "holaf-monitor-chip-label", spec.label), value);
+        return { chip, value, text: null, title: null, level: null };
+      });
+      this.chips.replaceChildren(...this._chipNodes.map((n) => n.chip));
+    }
+    specs.forEach((spec, i) => {
+      const node = this._chipNodes[i];
+      if (node.text !== spec.value) node.value.textContent = node.text = spec.value;
+      if (node.title !== spec.title) node.chip.title = node.title = spec.title;
+      if (node.level !== spec.level) {
+        node.level = spec.level;
+        if (spec.level) node.chip.dataset.level = spec.level;
+        else delete node.chip.dataset.level;
+      }
+    });
   }
 
   _renderChips(sample) {
@@ -313,7 +333,7 @@ export class MonitorView {
     const proc = sample.process || {};
     chips.push(this._chip("ComfyUI", `${formatPercent(proc.cpu_percent)} · ${formatBytes(proc.rss)}`,
       "This server process: CPU (100% = one core) and resident memory"));
-    this.chips.replaceChildren(...chips);
+    this._showChips(chips);
   }
 
   _renderStatus() {
