@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-# The shell's browser fixtures (tests/browser_support.py, conftest block) arrive with feat/ui-shell.
-browser_support = pytest.importorskip("browser_support", reason="needs the UI shell (feat/ui-shell) merged")
-poll = browser_support.poll
+from browser_support import poll
 
 pytestmark = pytest.mark.timeout(120)
 

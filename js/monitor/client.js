@@ -17,7 +17,7 @@ export function clampInterval(ms) {
 export class MonitorClient {
   /**
    * @param {() => string} urlFor  returns the ws:// or wss:// URL (the host bridge knows the base path)
-   * @param {{onHistory, onSample, onJob, onState, onError}} handlers
+   * @param {{onHistory?: Function, onSample?: Function, onJob?: Function, onState?: Function, onError?: Function}} [handlers]
    */
   constructor(urlFor, handlers = {}, { documentRef = globalThis.document } = {}) {
     this.urlFor = urlFor;
