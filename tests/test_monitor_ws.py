@@ -134,12 +134,13 @@ async def test_two_subscribers_at_different_rates_share_one_sampler(client):
         taken = monitor.samples_taken - start
         fast_n = sum(m["type"] == "sample" for m in fast_msgs)
         slow_n = sum(m["type"] == "sample" for m in slow_msgs)
-        assert 7 <= fast_n <= 12, fast_n
-        assert 2 <= slow_n <= 4, slow_n
+        # (bounds leave room for a loaded CI machine: the sampler skips ticks rather than bursting)
+        assert 5 <= fast_n <= 12, fast_n
+        assert 1 <= slow_n <= 4 and fast_n >= 2 * slow_n, (fast_n, slow_n)
         assert taken <= fast_n + 2, f"one sampler at the fastest rate ({taken} samples), not one per socket"
         assert monitor.subscriber_count == 2
         slow_times = [m["t"] for m in slow_msgs if m["type"] == "sample"]
-        assert all(0.7 <= b - a <= 1.3 for a, b in zip(slow_times, slow_times[1:])), slow_times
+        assert all(0.6 <= b - a <= 1.8 for a, b in zip(slow_times, slow_times[1:])), slow_times
 
 
 async def test_a_subscriber_can_change_its_rate_without_receiving_the_history_again(client):
@@ -147,9 +148,9 @@ async def test_a_subscriber_can_change_its_rate_without_receiving_the_history_ag
         await ws.send_json({"type": "subscribe", "interval_ms": 2000})
         await next_message(ws, "history")
         await ws.send_json({"type": "subscribe", "interval_ms": 250, "history": False})
-        messages = await collect(ws, 1.2)
+        messages = await collect(ws, 1.5)
         assert not [m for m in messages if m["type"] == "history"]
-        assert sum(m["type"] == "sample" for m in messages) >= 3
+        assert sum(m["type"] == "sample" for m in messages) >= 3, "faster than the 2 s it started with"
 
 
 @pytest.mark.parametrize(
