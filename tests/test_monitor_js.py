@@ -235,7 +235,7 @@ def test_the_view_shows_live_chips_and_charts_and_draws_at_most_once_per_sample(
     assert "CPU" in chips and "RAM" in chips and "ComfyUI" in chips and "Disk output" in chips
     state = page.evaluate("({draws: window.view.draws, samples: window.samples, charts: document.querySelectorAll('.holaf-monitor-chart').length})")
     steady = poll(page, "({draws: window.view.draws, samples: window.samples})", lambda s: s["samples"] >= state["samples"] + 4)
-    assert steady["draws"] - state["draws"] <= steady["samples"] - state["samples"], "at most one draw per sample"
+    assert steady["draws"] - state["draws"] <= steady["samples"] - state["samples"], ("at most one draw per sample", state, steady)
     gpus = server.call(lambda: len(server.app[holaf_app.CTX_KEY].state["system_monitor"].gpu_status()["devices"]))
     assert state["charts"] == 1 + gpus, "one chart for CPU/RAM and one per GPU"
     painted = page.evaluate("""() => {

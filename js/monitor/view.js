@@ -167,6 +167,9 @@ export class MonitorView {
     const rows = this.series.window(t0, t1);
     const jobs = this.series.jobsBetween(t0 - 86400, t1);
     const dpr = window.devicePixelRatio || 1;
+    // Reading the size here forces layout with this sample's chips, so the ResizeObserver that fires
+    // after this frame sees nothing new and does not cause a second draw.
+    this._size = `${this.chartsBox.clientWidth}x${this.chartsBox.clientHeight}`;
     for (const chart of this.charts) {
       const width = chart.plot.clientWidth;
       const height = chart.plot.clientHeight;
