@@ -54,6 +54,7 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 #: Feature modules, relative to this package. Order = start order of their services.
 FEATURES: list[str] = [
     "holaf_server_management",
+    "holaf_terminal",
 ]
 
 #: Per-tool settings routes kept from the earlier tool (its frontend saved geometry there).
