@@ -99,12 +99,18 @@ async def spawn(spec: LaunchSpec, rows: int, cols: int, on_data: DataCallback, o
 
 
 # --------------------------------------------------------------------------- process tree helpers
-def _session_members(leader: int) -> list[psutil.Process]:
-    """Every live process started from the shell: its descendants plus its session (POSIX)."""
+def _session_members(leader: int, shell: psutil.Process | None) -> list[psutil.Process]:
+    """Every live process started from the shell: its descendants plus its session (POSIX).
+
+    Descendants are only looked up through ``shell`` (a handle taken at spawn) while
+    it is still that very process: once reaped, its pid may belong to a stranger.
+    A session id cannot be reused while any member of the session is alive.
+    """
     found: dict[int, psutil.Process] = {}
     try:
-        for child in psutil.Process(leader).children(recursive=True):
-            found[child.pid] = child
+        if shell is not None and shell.is_running():
+            for child in shell.children(recursive=True):
+                found[child.pid] = child
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         pass
     if hasattr(os, "getsid"):
@@ -167,6 +173,10 @@ class PosixPty(PtyProcess):
         self.fd = fd
         self.process = process
         self.pid = process.pid
+        try:
+            self._shell: psutil.Process | None = psutil.Process(process.pid)
+        except psutil.Error:
+            self._shell = None
         self.rows, self.cols = rows, cols
         self._loop = asyncio.get_running_loop()
         self._paused = False
@@ -309,19 +319,16 @@ class PosixPty(PtyProcess):
     async def terminate(self) -> None:
         """End everything started from this terminal, children first, then the shell."""
         if self.process.returncode is None:
-            members = await asyncio.to_thread(_session_members, self.pid)
+            members = await asyncio.to_thread(_session_members, self.pid, self._shell)
             await end_processes(members)
-            try:
-                shell = [psutil.Process(self.pid)]
-            except psutil.Error:
-                shell = []
-            await end_processes(shell, hup_grace=0.5, term_grace=1.0)
+            if self._shell is not None:
+                await end_processes([self._shell], hup_grace=0.5, term_grace=1.0)
         await self.process.wait()
         await self.kill_leftovers()
 
     async def kill_leftovers(self) -> None:
         """After the shell exited: whatever still runs in its session (background jobs) ends too."""
-        members = await asyncio.to_thread(_session_members, self.pid)
+        members = await asyncio.to_thread(_session_members, self.pid, self._shell)
         if members:
             await end_processes(members, hup_grace=0.3, term_grace=0.7)
 
