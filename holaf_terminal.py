@@ -11,7 +11,7 @@ a token):
   ``&session=<id>`` to reattach, ``&rows=&cols=`` for a new shell's size.
   Refused *before the upgrade* while no password is set or without valid
   credentials. Protocol: PTY output as binary frames; everything else as typed
-  JSON text (``input``, ``resize``, ``ping`` from the client; ``session``,
+  JSON text (``input``, ``resize``, ``ping``, ``pause``/``resume`` from the client; ``session``,
   ``pong``, ``exit``, ``error`` from the server), so typed or pasted text that
   happens to be JSON is always just input.
 * ``GET /holaf/terminal/sessions`` and ``POST /holaf/terminal/sessions/{id}/kill``
@@ -244,6 +244,8 @@ async def _handle_text(session, client, text: str) -> None:
                               "message": f"'resize' needs whole 'rows' and 'cols' between 1 and {MAX_DIMENSION}"})
             return
         session.resize(rows, cols)
+    elif kind in ("pause", "resume"):
+        session.hold(client, kind == "pause")
     elif kind == "ping":
         stamp = message.get("t")
         client.push_json({"type": "pong", "t": stamp if isinstance(stamp, (int, float)) and not isinstance(stamp, bool) else None})

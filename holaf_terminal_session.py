@@ -8,7 +8,10 @@ Flow control: each socket has a small outgoing queue drained by its own sender
 task (``await ws.send_bytes`` waits for the transport). When any attached socket
 is more than ``HIGH_WATER`` bytes behind (queue + transport buffer), the PTY
 stops being read; the shell then blocks on its own writes, exactly as on a slow
-terminal. Reading resumes once every socket is under ``LOW_WATER``. With no
+terminal. Reading resumes once every socket is under ``LOW_WATER``. A browser cannot
+push back through TCP (it always reads its WebSocket), so the page sends
+``pause``/``resume`` when xterm.js falls behind; a paused socket holds the
+shell the same way. With no
 socket attached, output only feeds the replay ring, so a detached shell never
 stalls and never grows memory.
 """
@@ -107,6 +110,9 @@ class TerminalClient:
         self.sent_bytes = 0
         self.closed = False
         self.closing = False  # a close frame is queued: let it go out before stopping
+        # The browser asked to hold output: xterm.js is still rendering what it got (browsers
+        # never stop reading a WebSocket, so TCP alone cannot slow the shell down for them).
+        self.held = False
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self.close_requested: asyncio.Future = asyncio.get_running_loop().create_future()
@@ -272,7 +278,8 @@ class TerminalSession:
         backlog = max((c.backlog() for c in self.clients if not c.closed), default=0)
         if backlog > self.peak_backlog:
             self.peak_backlog = backlog
-        if backlog > HIGH_WATER and not self.paused and self.pty is not None:
+        held = any(c.held and not c.closed for c in self.clients)
+        if (backlog > HIGH_WATER or held) and not self.paused and self.pty is not None:
             self.paused = True
             self.pauses += 1
             self.pty.pause_reading()
@@ -280,7 +287,7 @@ class TerminalSession:
     def _on_client_progress(self, _client: TerminalClient) -> None:
         if not self.paused:
             return
-        if all(c.closed or c.backlog() <= LOW_WATER for c in self.clients):
+        if all(c.closed or (c.backlog() <= LOW_WATER and not c.held) for c in self.clients):
             self.paused = False
             if self._recheck is not None:
                 self._recheck.cancel()
@@ -327,6 +334,14 @@ class TerminalSession:
                 self.detached_since = time.monotonic()
         await client.stop()
         self._on_client_progress(client)
+
+    def hold(self, client: TerminalClient, held: bool) -> None:
+        """Flow control asked by a client (``pause``/``resume`` messages)."""
+        client.held = held
+        if held:
+            self._check_pressure()
+        else:
+            self._on_client_progress(client)
 
     # -- input -------------------------------------------------------------------
     async def write_input(self, data: bytes) -> None:

@@ -419,3 +419,21 @@ async def test_a_large_cat_through_a_slow_reader_completes_with_bounded_bufferin
     print(f"\n100 MiB cat: {produced_during_slow_phase / 1e6:.1f} MB produced while slow, fast phase {elapsed:.1f} s, peak backlog {session.peak_backlog / 1024:.0f} KiB, "
           f"RSS growth {rss_growth / 1e6:.1f} MB")
     await term.close()
+
+
+async def test_a_browser_can_pause_and_resume_the_output(tcli, tmp_path):
+    """xterm.js falling behind sends ``pause``: the shell is held until ``resume``."""
+    big = tmp_path / "ten.txt"
+    big.write_bytes((b"z" * 99 + b"\n") * 100_000)  # 10 MB
+    term = await Term.open(tcli)
+    session = manager_of(tcli).get(term.hello["id"])
+    await term.run("echo READY-$((1+1))", r"READY-2")
+    await term.send({"type": "pause"})
+    await term.type(f"cat {big}; echo PAUSED-$((3+4))\r")
+    await asyncio.sleep(1.0)
+    assert session.paused
+    assert session.output_bytes < 1024 * 1024, "output kept flowing while the browser asked to pause"
+    await term.send({"type": "resume"})
+    await term.wait_for(r"PAUSED-7", timeout=30)
+    assert not session.paused
+    await term.close()
