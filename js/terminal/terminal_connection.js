@@ -108,6 +108,19 @@ export class TerminalConnection {
     return true;
   }
 
+  /** Raw bytes (xterm's `onBinary`, e.g. some mouse reports): a binary frame, never re-encoded. */
+  sendBinary(binaryString) {
+    if (!this.isOpen || !binaryString) return false;
+    const bytes = new Uint8Array(binaryString.length);
+    for (let i = 0; i < binaryString.length; i += 1) bytes[i] = binaryString.charCodeAt(i) & 255;
+    try {
+      this.ws.send(bytes);
+    } catch {
+      return false;
+    }
+    return true;
+  }
+
   resize(rows, cols) {
     if (!(rows > 0 && cols > 0)) return;
     const changed = rows !== this.size.rows || cols !== this.size.cols;
