@@ -130,6 +130,7 @@ def mount_in_comfyui(prompt_server: Any, paths: HostPaths) -> HolafContext:
         await ctx.stop_services()
 
     prompt_server.app.cleanup_ctx.append(lifecycle)
+    prompt_server.app.on_shutdown.append(lambda _app: ctx.shutdown_services())
     # ComfyUI does not always run aiohttp's cleanup on Ctrl+C: at least flush the DB.
     atexit.register(ctx.db.close)
     return ctx
@@ -164,6 +165,7 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
     app.add_routes(table)
     app.router.add_static(ctx.js_base_url, JS_DIR, follow_symlinks=False)
     app.on_response_prepare.append(_no_cache_for_scripts)
+    app.on_shutdown.append(lambda _app: ctx.shutdown_services())  # before aiohttp waits for open sockets
 
     async def lifecycle(_app: web.Application):
         await ctx.start_services()

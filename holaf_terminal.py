@@ -49,6 +49,7 @@ SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DEFAULT_ROWS, DEFAULT_COLS = 24, 80
 HEARTBEAT_S = 30.0
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+CLOSE_TIMEOUT_S = 3.0
 
 # ``[Terminal]`` is never writable through the settings API: these live in config.ini only.
 SETTINGS = [
@@ -104,7 +105,8 @@ def setup(ctx, routes) -> None:
         password_hash=lambda: security.password_hash,
     )
     ctx.state["terminal_sessions"] = manager
-    ctx.add_service("terminal sessions", manager.start, manager.stop)
+    # Sockets stay open as long as their shell: end the sessions as soon as shutdown begins.
+    ctx.add_service("terminal sessions", manager.start, manager.stop, shutdown=manager.stop)
 
     async def check_password(request: web.Request, password: str) -> bool:
         """The login limiter applies here too: guessing through this route is no faster."""
@@ -158,7 +160,10 @@ def setup(ctx, routes) -> None:
         rows = _query_dimension(request, "rows", DEFAULT_ROWS)
         cols = _query_dimension(request, "cols", DEFAULT_COLS)
 
-        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES)
+        # No permessage-deflate: zlib on every output frame costs the event loop more than it saves
+        # on a LAN; a short close timeout keeps shutdown quick when a client does not answer.
+        ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=MAX_MESSAGE_BYTES, compress=False,
+                                   timeout=CLOSE_TIMEOUT_S)
         await ws.prepare(request)
 
         async def refuse(code: str, message: str, close_code: int) -> web.WebSocketResponse:

@@ -10,6 +10,7 @@ import time
 import aiohttp
 import psutil
 import pytest
+from aiohttp.test_utils import TestServer
 
 from conftest import TEST_PASSWORD
 from holaf_utilities import holaf_app
@@ -341,6 +342,26 @@ async def test_stopping_the_server_ends_every_session(aiohttp_client, terminal_a
     for pid in pids:
         assert not psutil.pid_exists(pid), f"shell {pid} outlived the server"
     assert zombie_children() == []
+
+
+async def test_an_open_terminal_does_not_hold_up_server_shutdown(make_app, comfy_root):
+    """aiohttp waits for open handlers before cleanup: the sessions must end when shutdown begins."""
+    server = TestServer(make_app(password=TEST_PASSWORD, settings=plain_shell_settings()))
+    await server.start_server()
+    async with aiohttp.ClientSession() as http:
+        origin = {"Origin": f"http://{server.host}:{server.port}"}
+        resp = await http.post(server.make_url("/holaf/terminal/auth"), json={"password": TEST_PASSWORD}, headers=origin)
+        one_time = (await resp.json())["session_token"]
+        ws = await http.ws_connect(server.make_url(f"/holaf/terminal?token={one_time}"), headers=origin)
+        term = Term(ws)
+        pid = (await term.wait_message("session"))["pid"]
+        reader = asyncio.ensure_future(term.wait_closed())  # like a browser, answer the close handshake
+        started = time.monotonic()
+        await server.close()
+        assert time.monotonic() - started < 2.5, "shutdown waited for the terminal socket"
+        assert await reader == 1001
+        assert (await term.wait_message("exit"))["reason"] == "server_stopping"
+        assert not psutil.pid_exists(pid)
 
 
 # -- environment ---------------------------------------------------------------------------
