@@ -415,7 +415,7 @@ async def test_a_large_cat_through_a_slow_reader_completes_with_bounded_bufferin
         await asyncio.sleep(0.05)
     probe = time.monotonic()
     listed = await tcli.get("/holaf/terminal/sessions")  # the event loop is not starved
-    assert listed.status == 200 and time.monotonic() - probe < 1.0
+    assert listed.status == 200 and time.monotonic() - probe < 3.0
     assert session.pauses > 0, "a slow reader must pause the PTY"
     produced_during_slow_phase = session.output_bytes
     assert produced_during_slow_phase < 48 * 1024 * 1024, "the shell ran far ahead of a slow reader"
