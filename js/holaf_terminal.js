@@ -45,7 +45,8 @@ function storeSession(id) {
   }
 }
 
-function exitText({ code, reason }) {
+/** The sentence shown when a session ends. */
+export function exitText({ code, reason }) {
   if (reason === "killed") return "This session was killed from the session list.";
   if (reason === "idle") return "This session was closed after being idle.";
   if (code === null || code === undefined) return "The shell has exited.";

@@ -8,6 +8,7 @@
  *   {type: "session", info}      first message of every (re)attachment (reset the screen before the replay)
  *   {type: "notice", text}       something the user should know, e.g. "the previous session ended"
  */
+import { backoffDelay } from "../common/api.js";
 
 export const CLOSE_CODES = Object.freeze({
   NORMAL: 1000,
@@ -23,14 +24,14 @@ export const CLOSE_CODES = Object.freeze({
 const INPUT_CHUNK_CHARS = 32 * 1024;
 const PING_INTERVAL_MS = 25_000;
 const SILENCE_LIMIT_MS = 2 * PING_INTERVAL_MS + 10_000;
-const BACKOFF_MS = [300, 1000, 2000, 4000, 8000, 15000];
+const BACKOFF = { startMs: 300, factor: 2, maxMs: 5000 };
 // Flow control: pause the shell when xterm.js has this much output still to render.
 const PENDING_HIGH = 2 * 1024 * 1024;
 const PENDING_LOW = 256 * 1024;
 
-export function backoffDelay(attempt) {
-  const base = BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)];
-  return Math.round(base * (0.8 + Math.random() * 0.4));
+/** Delay before reconnect attempt `attempt` (0-based): the shell's back-off, ±20 % so tabs do not stampede. */
+export function reconnectDelay(attempt, random = Math.random) {
+  return Math.round(backoffDelay(attempt, BACKOFF) * (0.8 + random() * 0.4));
 }
 
 export class TerminalConnection {
@@ -289,7 +290,7 @@ export class TerminalConnection {
     if (exited?.reason === "server_stopping") {
       this.onEvent({ type: "notice", text: "The server is restarting." });
     }
-    const delay = backoffDelay(this.attempt);
+    const delay = reconnectDelay(this.attempt);
     this.attempt += 1;
     this._setState("reconnecting", { inMs: delay, attempt: this.attempt });
     this._timer = setTimeout(() => this._open(), delay);
