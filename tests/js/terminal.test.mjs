@@ -7,7 +7,7 @@ import { ago, sessionState } from "../../js/terminal/session_list.js";
 import terminalTool, { exitText } from "../../js/holaf_terminal.js";
 import { validateTool } from "../../js/common/tools.js";
 
-test("reconnect delays grow, stay capped at 5 s and are jittered around the base", () => {
+test("reconnect delays grow to a 5 s cap, then get a ±20 % jitter", () => {
   const low = [0, 1, 2, 3, 4, 10].map((n) => reconnectDelay(n, () => 0));
   const high = [0, 1, 2, 3, 4, 10].map((n) => reconnectDelay(n, () => 1));
   assert.deepEqual(low, [240, 480, 960, 1920, 3840, 4000]);
