@@ -177,3 +177,33 @@ def test_the_panel_shows_reconnecting_when_the_server_goes_away_and_comes_back(b
         restarted.stop()
     assert not psutil.pid_exists(shell_pid), "stopping the server ended its shells"
     problems.assert_none()
+
+
+def test_selecting_copies_and_a_right_click_pastes(browser_context_factory, terminal_server):
+    context = browser_context_factory(permissions=["clipboard-read", "clipboard-write"])
+    server = terminal_server(password=TEST_PASSWORD)
+    page, problems = open_standalone_page(context, server)
+    page.evaluate("body => fetch('/holaf/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'}, body})",
+                  f'{{"password": "{TEST_PASSWORD}"}}')
+    panel = open_terminal(page)
+    wait_state(panel, "open")
+    type_command(page, panel, "clear; echo COPY-$((30+3))-ME")
+    wait_screen(panel, r"COPY-33-ME")
+
+    # Drag across the output line: the selection lands in the clipboard by itself.
+    row = panel.locator(".xterm-rows > div", has_text=re.compile(r"^COPY-33-ME")).first
+    b = row.bounding_box()
+    page.mouse.move(b["x"] + 2, b["y"] + b["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(b["x"] + b["width"] * 0.6, b["y"] + b["height"] / 2, steps=5)
+    page.mouse.up()
+    poll(lambda: page.evaluate("navigator.clipboard.readText()"), lambda text: text.strip() == "COPY-33-ME",
+         message="selection copied")
+
+    # Right-click with no selection pastes the clipboard into the shell.
+    page.evaluate("navigator.clipboard.writeText('echo PASTED-$((4+4))')")
+    panel.locator('[data-testid="holaf-terminal-screen"]').click()  # clears the selection
+    panel.locator('[data-testid="holaf-terminal-screen"]').click(button="right")
+    page.keyboard.press("Enter")
+    wait_screen(panel, r"PASTED-8")
+    problems.assert_none()
