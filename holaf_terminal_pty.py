@@ -323,6 +323,8 @@ class PosixPty(PtyProcess):
             await end_processes(members)
             if self._shell is not None:
                 await end_processes([self._shell], hup_grace=0.5, term_grace=1.0)
+            elif self.process.returncode is None:
+                self.process.kill()  # no psutil handle: no graceful steps, but never a leftover shell
         await self.process.wait()
         await self.kill_leftovers()
 
