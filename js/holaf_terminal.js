@@ -95,7 +95,9 @@ class TerminalApp {
       currentId: () => this.connection?.sessionId ?? null,
       onAttach: (id) => this.attach(id),
       onNew: () => this.newSession(),
-      onKilled: () => {},
+      onKilled: (id) => {
+        if (id === this.root.dataset.session) this.toggleSessions(false); // its "killed" view is underneath
+      },
       theme: () => this.panel.theme,
     });
     this.sessions.element.hidden = true;

@@ -207,3 +207,26 @@ def test_selecting_copies_and_a_right_click_pastes(browser_context_factory, term
     page.keyboard.press("Enter")
     wait_screen(panel, r"PASTED-8")
     problems.assert_none()
+
+
+def test_the_session_list_kills_a_session_after_confirmation(browser_context, terminal_server):
+    server = terminal_server(password=TEST_PASSWORD)
+    page, problems = open_standalone_page(browser_context, server)
+    page.evaluate("body => fetch('/holaf/auth/login', {method: 'POST', headers: {'Content-Type': 'application/json'}, body})",
+                  f'{{"password": "{TEST_PASSWORD}"}}')
+    panel = open_terminal(page)
+    wait_state(panel, "open")
+    session = panel.locator('[data-testid="holaf-terminal"]').get_attribute("data-session")
+    panel.locator('[data-testid="holaf-terminal-sessions-toggle"]').click()
+    row = panel.locator(f'[data-testid="holaf-terminal-session-row"][data-session-id="{session}"]')
+    row.wait_for()
+    assert "this window" in row.inner_text()
+    pid = int(re.search(r"pid (\d+)", row.inner_text()).group(1))
+    row.locator('[data-testid="holaf-terminal-session-kill"]').click()
+    page.locator('[data-testid="holaf-dialog-confirm"]').click()
+    wait_state(panel, "exited")
+    assert "killed from the session list" in panel.locator('[data-testid="holaf-terminal-exited"]').inner_text()
+    poll(lambda: psutil.pid_exists(pid), lambda alive: not alive, message="the shell is gone")
+    poll(lambda: panel.locator('[data-testid="holaf-terminal-session-row"]').count(), lambda n: n == 0,
+         message="the list is empty")
+    problems.assert_none()
