@@ -27,6 +27,8 @@ const FONT_MAX = 48;
 const FONT_FAMILY = '"Cascadia Mono", "JetBrains Mono", "Fira Code", Menlo, Consolas, "DejaVu Sans Mono", "Liberation Mono", monospace';
 const RESIZE_DEBOUNCE_MS = 80;
 const COPY_DEBOUNCE_MS = 150;
+/** @type {WeakMap<object, TerminalApp>} the app living in each open terminal panel */
+const APPS = new WeakMap();
 
 function storedSession() {
   try {
@@ -86,7 +88,7 @@ class TerminalApp {
       id: TERMINAL_PANEL_ID, title: "Terminal", section: SECTION, host, icon: ">_",
       headerControls: controls, minSize: { width: 320, height: 180 },
     });
-    this.panel.terminalApp = this;
+    APPS.set(this.panel, this);
 
     this.status = el("div", { className: "holaf-terminal-status", testid: "holaf-terminal-status", attrs: { role: "status", hidden: true } });
     this.screen = el("div", { className: "holaf-terminal-screen", testid: "holaf-terminal-screen" });
@@ -152,7 +154,12 @@ class TerminalApp {
     });
   }
 
-  button(label, onClick, { primary = false, testid } = {}) {
+  /**
+   * @param {string} label
+   * @param {() => void} onClick
+   * @param {{primary?: boolean, testid?: string}} [options]
+   */
+  button(label, onClick, { primary = false, testid = undefined } = {}) {
     const node = el("button", {
       className: ["holaf-button", primary ? "holaf-button-primary" : ""], text: label, testid, attrs: { type: "button" },
     });
@@ -160,8 +167,11 @@ class TerminalApp {
     return node;
   }
 
-  /** Decides between setup, login and the terminal itself. */
-  async start({ reason } = {}) {
+  /**
+   * Decides between setup, login and the terminal itself.
+   * @param {{reason?: string}} [options]
+   */
+  async start({ reason = undefined } = {}) {
     this.connection?.disconnect();
     let status;
     try {
@@ -447,7 +457,7 @@ export function openTerminal(host) {
   const existing = getPanel(TERMINAL_PANEL_ID);
   if (existing) {
     existing.show();
-    /** @type {any} */ (existing).terminalApp?.focus();
+    APPS.get(existing)?.focus();
     return existing;
   }
   return new TerminalApp(host).panel;

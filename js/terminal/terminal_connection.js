@@ -67,8 +67,11 @@ export class TerminalConnection {
     };
   }
 
-  /** Attach to `sessionId` (or start a new shell when null). `token` is a one-time token, if any. */
-  connect({ sessionId = null, token = null, rows, cols } = {}) {
+  /**
+   * Attach to `sessionId` (or start a new shell when null). `token` is a one-time token, if any.
+   * @param {{sessionId?: string | null, token?: string | null, rows?: number, cols?: number}} [options]
+   */
+  connect({ sessionId = null, token = null, rows = 0, cols = 0 } = {}) {
     this.sessionId = sessionId;
     if (rows && cols) this.size = { rows, cols };
     this.attempt = 0;
