@@ -14,14 +14,11 @@ skipped, so one broken optional dependency never takes the others down.
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
 import html
 import importlib
 import logging
 import os
-import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,7 +36,6 @@ from .holaf_security import (
     hash_password,
     is_loopback,
     password_problem,
-    verify_password,
 )
 
 log = logging.getLogger("holaf")
@@ -288,19 +284,7 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
         return json_ok({"authenticated": state.authenticated, "password_configured": state.password_configured})
 
     async def _check_password_rate_limited(request: web.Request, password: Any) -> bool:
-        client = _client_id(request)
-        wait = security.limiter.retry_after(client)
-        if wait > 0:
-            retry = int(wait) + 1
-            raise HolafError(429, f"too many failed attempts; try again in {retry} s",
-                             headers={"Retry-After": str(retry)}, retry_after=retry)
-        ok = await ctx.run_blocking(verify_password, password, security.password_hash)
-        if ok:
-            security.limiter.record_success(client)
-        else:
-            security.limiter.record_failure(client)
-            log.warning("Failed Holaf Utilities login from %s", client)
-        return ok
+        return await ctx.run_blocking(security.check_password, _client_id(request), password)
 
     @routes.post("/holaf/auth/login")
     async def login(request: web.Request) -> web.Response:

@@ -27,10 +27,9 @@ from aiohttp import WSMsgType, web
 
 from .holaf_config import Setting
 from .holaf_http import HolafError, field, json_ok, read_json
-from .holaf_security import verify_password
-from .holaf_terminal_env import ShellNotFound, build_launch_spec
-from .holaf_terminal_pty import MAX_DIMENSION, PtyUnavailable
-from .holaf_terminal_session import (
+from .holaf_terminal_backend.environment import ShellNotFound, build_launch_spec
+from .holaf_terminal_backend.pty_process import MAX_DIMENSION, PtyUnavailable
+from .holaf_terminal_backend.session import (
     CLOSE_SESSION_NOT_FOUND,
     CLOSE_SPAWN_FAILED,
     CLOSE_TOO_MANY_CLIENTS,
@@ -109,20 +108,8 @@ def setup(ctx, routes) -> None:
     ctx.add_service("terminal sessions", manager.start, manager.stop, shutdown=manager.stop)
 
     async def check_password(request: web.Request, password: str) -> bool:
-        """The login limiter applies here too: guessing through this route is no faster."""
-        client = request.remote or "unknown"
-        wait = security.limiter.retry_after(client)
-        if wait > 0:
-            retry = int(wait) + 1
-            raise HolafError(429, f"too many failed attempts; try again in {retry} s",
-                             headers={"Retry-After": str(retry)}, retry_after=retry)
-        ok = await ctx.run_blocking(verify_password, password, security.password_hash)
-        if ok:
-            security.limiter.record_success(client)
-        else:
-            security.limiter.record_failure(client)
-            log.warning("Failed terminal login from %s", client)
-        return ok
+        """The shared, rate-limited check: guessing through this route is no faster than through login."""
+        return await ctx.run_blocking(security.check_password, request.remote or "unknown", password)
 
     @routes.post("/holaf/terminal/auth")
     async def terminal_auth(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from holaf_utilities.holaf_terminal_env import (
+from holaf_utilities.holaf_terminal_backend.environment import (
     BASH_RC,
     ShellNotFound,
     build_launch_spec,
@@ -17,7 +17,7 @@ from holaf_utilities.holaf_terminal_env import (
     split_command,
     working_directory,
 )
-from holaf_utilities.holaf_terminal_session import ReplayBuffer
+from holaf_utilities.holaf_terminal_backend.session import ReplayBuffer
 
 
 def _executable(path: Path, body: str = "#!/bin/sh\n") -> Path:

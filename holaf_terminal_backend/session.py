@@ -28,8 +28,8 @@ from typing import Any, Awaitable, Callable, Iterator
 
 from aiohttp import WSMsgType, web
 
-from . import holaf_terminal_pty as ptys
-from .holaf_terminal_env import LaunchSpec, shell_name
+from . import pty_process as ptys
+from .environment import LaunchSpec, shell_name
 
 log = logging.getLogger("holaf.terminal")
 

@@ -35,7 +35,7 @@ from typing import Callable, Iterable
 
 import psutil
 
-from .holaf_terminal_env import LaunchSpec
+from .environment import LaunchSpec
 
 log = logging.getLogger("holaf.terminal")
 
