@@ -483,17 +483,19 @@ def _sampler_details(g: PromptGraph, nid: str) -> dict:
         if g.link(model_link) is None:
             model_link = ginp.get("model")
         d["guider"] = gct
+    both = []  # one link carrying both sides (video wrappers' text_embeds)
     for n, x in inp.items():
         if _is_cond_name(n) and g.link(x) is not None:
             nl = n.lower()
             if "neg" in nl:
                 neg_links.append(x)
-            elif nl.endswith("embeds") and not nl.startswith(("text", "hyvid", "prompt")):
-                continue
+            elif nl.endswith("embeds"):
+                if nl.startswith(("text", "hyvid", "prompt")):
+                    both.append(x)
             else:
                 pos_links.append(x)
-    positive = _join_cond(g, pos_links, "positive")
-    negative = _join_cond(g, neg_links, "negative")
+    positive = _join_cond(g, pos_links or both, "positive")
+    negative = _join_cond(g, neg_links or ([] if pos_links else both), "negative")
     guidance = None
     for x in pos_links:
         guidance = g.guidance(x)

@@ -296,7 +296,8 @@ def interpret_texts(texts: dict) -> _Found:
             found.parameters = found.parameters or get("sd-metadata") or get("Dream")
     # remaining generic carriers: A1111 text in EXIF UserComment, GIF/JPEG comments, XMP
     if found.parameters is None and found.prompt is None:
-        for key in ("UserComment", "Comment", "comment", "XPComment", "Description", "description"):
+        for key in ("UserComment", "Comment", "comment", "XPComment", "Description", "description",
+                    "ImageDescription"):
             v = get(key)
             if v:
                 _interpret_text(v, found)
