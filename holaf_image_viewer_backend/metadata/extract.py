@@ -251,6 +251,14 @@ def interpret_texts(texts: dict) -> _Found:
         else:
             found.workflow_err = True
             found.warnings.append("embedded workflow is not valid JSON")
+    # NovelAI PNG: Comment JSON + Description / Software
+    if found.params is None and "Comment" in texts and (
+            "NovelAI" in (get("Software") or "") or "NovelAI" in (get("Source") or "") or "Description" in texts):
+        obj = loads_json(texts["Comment"])
+        if isinstance(obj, dict):
+            found.generator = "novelai"
+            found.params = generators.parse_novelai(obj, get("Source"))
+            found.parameters = found.parameters or texts["Comment"]
     # VideoHelperSuite's old single comment tag, and other containers
     for key in ("comment", "Comment", "UserComment", "XPComment", "description", "Description",
                 "ImageDescription"):
@@ -276,14 +284,6 @@ def interpret_texts(texts: dict) -> _Found:
             found.parameters = par
             if found.generator is None and looks_like_a1111(par):
                 found.generator = "a1111"
-    # NovelAI PNG: Comment JSON + Description / Software
-    if found.params is None and "Comment" in texts and (
-            "NovelAI" in (get("Software") or "") or "NovelAI" in (get("Source") or "") or "Description" in texts):
-        obj = loads_json(texts["Comment"])
-        if isinstance(obj, dict):
-            found.generator = "novelai"
-            found.params = generators.parse_novelai(obj, get("Source"))
-            found.parameters = found.parameters or texts["Comment"]
     # InvokeAI
     if found.params is None:
         if "invokeai_metadata" in texts:
