@@ -67,24 +67,44 @@ def _node_key(nid: str):
     return tuple(parts)
 
 
+_COND_NAMES: dict = {}
+_TEXTISH_NAMES: dict = {}
+
+
 def _is_cond_name(name: str) -> bool:
-    n = name.lower()
-    return n in ("positive", "negative") or n.startswith("cond") or n.endswith("embeds")
+    """Inputs that carry conditioning (memoised: the same few names recur in every graph)."""
+    r = _COND_NAMES.get(name)
+    if r is None:
+        n = name.lower()
+        r = n in ("positive", "negative") or n.startswith("cond") or n.endswith("embeds")
+        if len(_COND_NAMES) < 4096:
+            _COND_NAMES[name] = r
+    return r
+
+
+def _is_textish(name: str) -> bool:
+    r = _TEXTISH_NAMES.get(name)
+    if r is None:
+        r = _TEXT_NAME.search(name) is not None
+        if len(_TEXTISH_NAMES) < 4096:
+            _TEXTISH_NAMES[name] = r
+    return r
 
 
 class PromptGraph:
     """An API prompt graph with link-following helpers."""
 
     def __init__(self, api: dict):
-        nodes = {}
-        for k, v in api.items():
-            if len(nodes) >= MAX_NODES:
-                break
-            if isinstance(v, dict) and isinstance(v.get("class_type"), str):
-                inp = v.get("inputs")
-                nodes[str(k)] = (v["class_type"], inp if isinstance(inp, dict) else {})
-        self.nodes = nodes
+        items = api.items()
+        if len(api) > MAX_NODES:
+            items = list(items)[:MAX_NODES]
+        self.nodes = {
+            (k if type(k) is str else str(k)): (v["class_type"], inp if type(inp := v.get("inputs")) is dict else {})
+            for k, v in items
+            if type(v) is dict and type(v.get("class_type")) is str
+        }
         self._text_memo: dict = {}
+        self._srcs = None
 
     # -- basics
     def link(self, v):
@@ -178,7 +198,7 @@ class PromptGraph:
             if name in _NON_TEXT_INPUTS:
                 continue
             if isinstance(val, str):
-                if not _TEXT_NAME.search(name):
+                if not _is_textish(name):
                     continue
                 out.append((name, val))
             elif isinstance(val, dict):
@@ -404,26 +424,41 @@ class PromptGraph:
     # -- structure
     def upstream(self, nid: str) -> set:
         """Every node id reachable upstream of ``nid`` (not including it)."""
+        srcs = self._sources()
         out = set()
         stack = [nid]
         while stack:
-            cur = stack.pop()
-            for v in self.nodes[cur][1].values():
-                ln = self.link(v)
-                if ln is not None and ln[0] not in out:
-                    out.add(ln[0])
-                    stack.append(ln[0])
+            for src in srcs[stack.pop()]:
+                if src not in out:
+                    out.add(src)
+                    stack.append(src)
         return out
+
+    def _sources(self) -> dict:
+        if self._srcs is None:
+            link = self.link
+            srcs = {}
+            for nid, (_ct, inp) in self.nodes.items():
+                found = []
+                for v in inp.values():
+                    if type(v) is list:
+                        ln = link(v)
+                        if ln is not None:
+                            found.append(ln[0])
+                srcs[nid] = found
+            self._srcs = srcs
+        return self._srcs
 
 
 def is_sampler_inputs(inp: dict) -> bool:
     """A sampler consumes a seed or noise source and steps or sigmas."""
-    has_seed = "seed" in inp or "noise_seed" in inp or "noise" in inp
-    has_steps = "steps" in inp or "sigmas" in inp
-    if has_seed and has_steps:
+    if "steps" not in inp and "sigmas" not in inp:
+        return False
+    if "seed" in inp or "noise_seed" in inp or "noise" in inp:
         return True
-    has_cond = "positive" in inp or "guider" in inp or any(k.endswith("embeds") for k in inp)
-    return has_cond and has_steps and ("cfg" in inp or "latent_image" in inp)
+    if "cfg" not in inp and "latent_image" not in inp:
+        return False
+    return "positive" in inp or "guider" in inp or any(k.endswith("embeds") for k in inp)
 
 
 def _sampler_details(g: PromptGraph, nid: str) -> dict:
@@ -625,27 +660,33 @@ def parse_comfy_prompt(api_graph) -> GenerationParams:
 def _parse(g: PromptGraph, params: GenerationParams) -> None:
     samplers = [nid for nid, (_ct, inp) in g.nodes.items() if is_sampler_inputs(inp)]
     if samplers:
-        ups = {s: g.upstream(s) for s in samplers}
-        anc = {s: {t for t in samplers if t in ups[s] and t != s} for s in samplers}
-        order = sorted(samplers, key=lambda s: (len(anc[s]), _node_key(s)))
-        outputs = [nid for nid, (ct, inp) in g.nodes.items() if _OUTPUT_CLASS.search(ct) or "filename_prefix" in inp]
-        live = set()
-        for o in outputs:
-            live |= g.upstream(o)
-            live.add(o)
-        details = {s: _sampler_details(g, s) for s in order}
-        roots = [s for s in order if not anc[s]]
+        details = {s: _sampler_details(g, s) for s in samplers}
+        if len(samplers) == 1:
+            first = samplers[0]
+            ordered = samplers
+        else:
+            ups = {s: g.upstream(s) for s in samplers}
+            anc = {s: [t for t in samplers if t != s and t in ups[s]] for s in samplers}
+            order = sorted(samplers, key=lambda s: (len(anc[s]), _node_key(s)))
+            roots = [s for s in order if not anc[s]] or order
+            if len(roots) == 1:
+                first = roots[0]
+            else:
+                live = set()
+                for nid, (ct, inp) in g.nodes.items():
+                    if _OUTPUT_CLASS.search(ct) or "filename_prefix" in inp:
+                        live.add(nid)
+                        live |= g.upstream(nid)
 
-        def rank(s):
-            d = details[s]
-            return (0 if (not live or s in live) else 1,
-                    0 if d["_latent"] is not None and g.reaches(d["_latent"], _EMPTY_LATENT) else 1,
-                    0 if d["positive"] is not None else 1,
-                    order.index(s))
+                def rank(s):
+                    d = details[s]
+                    return (0 if (not live or s in live) else 1,
+                            0 if d["_latent"] is not None and g.reaches(d["_latent"], _EMPTY_LATENT) else 1,
+                            0 if d["positive"] is not None else 1,
+                            order.index(s))
 
-        first = min(roots or order, key=rank)
-        # execution order, with the chosen first pass leading
-        ordered = [first] + [s for s in order if s != first]
+                first = min(roots, key=rank)
+            ordered = [first] + [s for s in order if s != first]  # execution order, first pass leading
         for s in ordered:
             d = details[s]
             d.pop("_latent", None)

@@ -26,6 +26,7 @@ tool-specific data, embedded A1111 text, then the UI workflow.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -37,9 +38,10 @@ from .image_headers import SCANNERS
 from .media_types import (SNIFF_BYTES, format_for_extension, kind_of_format, media_kind, same_family,
                           sniff_format)
 from .params import GenerationParams
-from .png_chunks import scan_png
+from .png_chunks import HEAD_BLOCK, scan_png
 from .scan_result import ScanResult
-from .sidecars import loads_json, read_sidecars
+from .jsonutil import loads_json
+from .sidecars import read_sidecars
 from .video import probe_media
 from .xmp import parse_xmp
 
@@ -341,17 +343,22 @@ def _params_from(found: _Found) -> GenerationParams | None:
 def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
     ext_fmt = info.format
     try:
-        f = open(p, "rb")
+        raw = open(p, "rb", buffering=0)
     except OSError as e:
         info.error = f"cannot open file: {e.strerror or e}"
         return None
-    with f:
-        size = os.fstat(f.fileno()).st_size
+    with raw:
+        size = os.fstat(raw.fileno()).st_size
         if size == 0:
             info.error = "file is empty (0 bytes)"
             return None
-        head = f.read(SNIFF_BYTES)
-        real = sniff_format(head)
+        head = raw.read(HEAD_BLOCK)
+        while len(head) < min(size, HEAD_BLOCK):  # unbuffered reads may come back short
+            more = raw.read(HEAD_BLOCK - len(head))
+            if not more:
+                break
+            head += more
+        real = sniff_format(head[:SNIFF_BYTES])
         if real is None:
             what = f"{ext_fmt} file" if ext_fmt else "supported media file"
             info.error = f"not a valid {what}: unrecognised content (first bytes {head[:8].hex(' ')})"
@@ -364,9 +371,10 @@ def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
             info.format = real
         info.kind = kind_of_format(real) or info.kind
         if real == "PNG":
-            return scan_png(f, size)
+            return scan_png(raw, size, head)
         scanner = SCANNERS.get(real)
         if scanner is not None:
+            f = io.BufferedReader(raw)
             res = scanner(f, size)
             if res.error and res.width is None and real in ("AVIF", "TIFF", "BMP"):
                 _pillow_size(p, res)
