@@ -203,3 +203,62 @@ def test_workflow_search_text_collects_human_strings_and_is_bounded():
 def test_generation_params_serialise_to_plain_json():
     d = M.parse_comfy_prompt(graph_lora_chain()).to_dict()
     assert json.loads(json.dumps(d)) == d
+
+
+def test_sampler_custom_with_its_own_seed_cfg_and_a_scheduler_node_for_sigmas():
+    g = graph_basic()
+    g["3"] = {"class_type": "SamplerCustom", "inputs": {
+        "add_noise": True, "noise_seed": 31337, "cfg": 3.0, "model": ["4", 0], "positive": ["6", 0],
+        "negative": ["7", 0], "sampler": ["20", 0], "sigmas": ["22", 0], "latent_image": ["5", 0]}}
+    g["20"] = {"class_type": "SamplerEulerAncestral", "inputs": {"eta": 1.0, "s_noise": 1.0}}
+    g["21"] = {"class_type": "LTXVScheduler", "inputs": {"steps": 30, "max_shift": 2.05, "base_shift": 0.95,
+                                                          "stretch": True, "terminal": 0.1}}
+    g["22"] = {"class_type": "SplitSigmas", "inputs": {"step": 10, "sigmas": ["21", 0]}}
+    p = M.parse_comfy_prompt(g)
+    assert (p.seed, p.cfg, p.steps, p.sampler, p.scheduler) == (31337, 3.0, 30, "SamplerEulerAncestral",
+                                                                "LTXVScheduler")
+    assert p.positive == "a red fox in the snow, watercolor"
+
+
+def test_dual_cfg_guider_joins_both_conditionings_and_keeps_the_negative():
+    g = graph_flux()
+    g["20"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "in a spacesuit", "clip": ["2", 0]}}
+    g["21"] = {"class_type": "CLIPTextEncode", "inputs": {"text": "low quality", "clip": ["2", 0]}}
+    g["8"] = {"class_type": "DualCFGGuider", "inputs": {"model": ["1", 0], "cond1": ["4", 0], "cond2": ["20", 0],
+                                                          "negative": ["21", 0], "cfg_conds": 5.0,
+                                                          "cfg_cond2_negative": 2.0}}
+    p = M.parse_comfy_prompt(g)
+    assert p.positive == "a cat astronaut, 35mm film photo\nin a spacesuit"
+    assert p.negative == "low quality" and p.cfg == 5.0
+
+
+def test_loaders_are_found_by_their_name_inputs_whatever_the_class():
+    for ct, key, name in (("UnetLoaderGGUF", "unet_name", "flux1-dev-Q8_0.gguf"),
+                          ("DiffusersLoader", "model_path", "stable-diffusion-2-1"),
+                          ("ImageOnlyCheckpointLoader", "ckpt_name", "svd_xt.safetensors"),
+                          ("SomeCustomLoader", "model_name", "my-model.safetensors")):
+        g = graph_basic()
+        g["4"] = {"class_type": ct, "inputs": {key: name}}
+        assert M.parse_comfy_prompt(g).model == name, ct
+
+
+def test_rgthree_power_lora_loader_rows_and_efficiency_loader_strings():
+    g = graph_basic()
+    g["40"] = {"class_type": "Power Lora Loader (rgthree)", "inputs": {
+        "PowerLoraLoaderHeaderWidget": {"type": "PowerLoraLoaderHeaderWidget"},
+        "lora_1": {"on": True, "lora": "detail.safetensors", "strength": 0.8},
+        "lora_2": {"on": False, "lora": "off.safetensors", "strength": 1.0},
+        "model": ["4", 0], "clip": ["4", 1]}}
+    g["3"]["inputs"]["model"] = ["40", 0]
+    p = M.parse_comfy_prompt(g)
+    assert p.loras == [{"name": "detail.safetensors", "strength_model": 0.8, "strength_clip": 0.8}]
+    eff = {
+        "1": {"class_type": "Efficient Loader", "inputs": {
+            "ckpt_name": "dreamshaper_8.safetensors", "lora_name": "None", "positive": "a castle on a hill",
+            "negative": "fog", "empty_latent_width": 512, "empty_latent_height": 512}},
+        "2": {"class_type": "KSampler (Efficient)", "inputs": {
+            "seed": 9, "steps": 20, "cfg": 7.0, "sampler_name": "euler", "scheduler": "normal", "denoise": 1.0,
+            "model": ["1", 0], "positive": ["1", 1], "negative": ["1", 2], "latent_image": ["1", 3]}},
+    }
+    p = M.parse_comfy_prompt(eff)
+    assert (p.positive, p.negative, p.model, p.seed) == ("a castle on a hill", "fog", "dreamshaper_8.safetensors", 9)
