@@ -48,6 +48,7 @@ _TEXT_NAME = re.compile(r"text|prompt|t5xxl|clip_[lgb]\b|^clip_[lgb]$|llama|mt5|
                         r"negative|^value$|^input$|^str\d*$|^a$|^b$|^c$|^d$", re.I)
 _PREFERRED_TEXT = ("populated_text", "text", "prompt", "positive_prompt", "negative_prompt", "t5xxl", "text_g",
                    "clip_l", "clip_g", "text_l", "llama", "string", "value")
+_TEXT_ORDER = {n: i for i, n in enumerate(_PREFERRED_TEXT)}
 _JOINER = re.compile(r"concat|join|combine|merge|append|textadd|add ?text|text ?add", re.I)
 _SEED_NAMES = ("seed", "noise_seed", "value", "int", "integer", "number", "Number", "INT", "seed_value")
 _MODEL_NAME_KEYS = ("ckpt_name", "unet_name", "model_name", "gguf_name", "model_path", "model", "ckpt",
@@ -126,6 +127,8 @@ class PromptGraph:
     # -- scalar values through links (primitives, seed nodes...)
     def value(self, v, names=(), depth: int = 0):
         """Resolve ``v`` to a scalar, following links into nodes that hold one."""
+        if type(v) is not list:  # fast path: a plain widget value
+            return as_str(v) if type(v) is dict else v
         while depth < MAX_DEPTH:
             ln = self.link(v)
             if ln is None:
@@ -152,9 +155,16 @@ class PromptGraph:
         return None
 
     def int_value(self, v, names=_SEED_NAMES):
+        if type(v) is int:
+            return v
         return as_int(self.value(v, names))
 
     def float_value(self, v, names=("value", "float", "number", "Number", "FLOAT")):
+        t = type(v)
+        if t is float:
+            return v if v == v else None
+        if t is int:
+            return float(v)
         return as_float(self.value(v, names))
 
     # -- text
@@ -233,6 +243,8 @@ class PromptGraph:
         parts = self._string_inputs(inp, side, depth, seen or {nid})
         if not parts:
             return []
+        if len(parts) == 1:
+            return [parts[0][1]]
         names = {p[0] for p in parts}
         if "populated_text" in names:
             parts = [p for p in parts if p[0] != "wildcard_text"]
@@ -241,8 +253,8 @@ class PromptGraph:
         if has_pos and has_neg:
             mine = "pos" if side == "positive" else "neg"
             parts = [p for p in parts if mine in p[0].lower()]
-        order = {n: i for i, n in enumerate(_PREFERRED_TEXT)}
-        parts.sort(key=lambda p: order.get(p[0], len(order)))
+        if len(parts) > 1:
+            parts.sort(key=lambda p: _TEXT_ORDER.get(p[0], len(_TEXT_ORDER)))
         out, seen_t = [], set()
         for _n, t in parts:
             if t not in seen_t:

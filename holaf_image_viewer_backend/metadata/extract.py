@@ -236,7 +236,9 @@ def interpret_texts(texts: dict) -> _Found:
             if isinstance(obj, str):
                 obj = loads_json(obj)
             if is_api_graph(obj):
-                found.prompt = _api_only(obj)
+                found.prompt = obj
+            elif is_ui_workflow(obj):  # a UI workflow saved under the wrong key
+                found.workflow = obj
             elif obj is None:
                 found.prompt_err = True
                 found.warnings.append("embedded prompt is not valid JSON")
@@ -244,7 +246,7 @@ def interpret_texts(texts: dict) -> _Found:
             _interpret_text(raw_prompt, found)  # some savers put plain prompt text under "prompt"
             if found.parameters is None:
                 found.parameters = raw_prompt
-    if raw_workflow is not None:
+    if raw_workflow is not None and found.workflow is None:
         obj = loads_json(raw_workflow)
         if isinstance(obj, str):
             obj = loads_json(obj)

@@ -121,16 +121,23 @@ def scan_png(f, size: int, head: bytes | None = None) -> ScanResult:
         res.error = "not a PNG file (bad signature)"
         return res
     read = rd.read
+    read_raw = rd.read_raw
+    head = rd.head
+    head_end = len(head) - 8
     pos = 8
     saw_iend = False
     blocks = 0
     unpack = _HDR.unpack
+    unpack_from = _HDR.unpack_from
     while blocks < MAX_BLOCKS:
         blocks += 1
-        hdr = read(pos, 8)
-        if len(hdr) < 8:
-            break
-        length, ctype = unpack(hdr)
+        if pos <= head_end:
+            length, ctype = unpack_from(head, pos)
+        else:
+            hdr = read_raw(pos, 8)
+            if len(hdr) < 8:
+                break
+            length, ctype = unpack(hdr)
         body = pos + 8
         if length > 0x7FFFFFFF:
             res.error = f"PNG is corrupt: chunk {ctype!r} claims {length} bytes"
