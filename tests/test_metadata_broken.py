@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from metadata_fixtures import (graph_basic, metadata_api, png_bytes, png_chunk, save_jpeg, save_png_pillow,
-                               text_chunk, usercomment_exif)
+                               usercomment_exif)
 
 M = metadata_api()
 A1111 = "a cat\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 64x48, Model: m"

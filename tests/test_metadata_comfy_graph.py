@@ -6,8 +6,6 @@ report the first pass (the one that starts from an empty latent).
 """
 import json
 
-import pytest
-
 from metadata_fixtures import (graph_basic, graph_custom_text, graph_flux, graph_flux_cfg_guider, graph_hires,
                                graph_lora_chain, graph_reroute_primitive, graph_sdxl_refiner, graph_wan_video,
                                metadata_api)

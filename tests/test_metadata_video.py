@@ -8,7 +8,6 @@ ffmpeg is not installed.
 """
 import json
 import os
-import shutil
 
 import pytest
 
