@@ -138,7 +138,7 @@ const monitorTool = {
   id: MONITOR_PANEL_ID,
   title: "System Monitor",
   section: MONITOR_SECTION,
-  order: 300,
+  order: 400,
   icon: "∿",
   comfyIcon: "pi pi-chart-line",
   tooltip: "CPU, RAM, disks and GPUs with history (samples only while open)",

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from browser_support import PageProblems, open_standalone_page, poll
+from browser_support import open_standalone_page, poll
 from conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.timeout(120)

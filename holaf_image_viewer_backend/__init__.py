@@ -1,0 +1,1 @@
+"""Image Viewer backend: media index, metadata extraction and routes."""
