@@ -33,9 +33,9 @@ from aiohttp import WSMsgType, web
 
 from .holaf_config import Setting
 from .holaf_http import json_dumps, json_ok
-from .holaf_monitor_gpu import GpuSet, Probe, ProbeEnvironment, detect_gpus
-from .holaf_monitor_history import MonitorHistory, history_columns, history_values
-from .holaf_monitor_host import HostSampler, disk_targets
+from .holaf_system_monitor_backend.gpu import GpuSet, Probe, ProbeEnvironment, detect_gpus
+from .holaf_system_monitor_backend.history import MonitorHistory, history_columns, history_values
+from .holaf_system_monitor_backend.host import HostSampler, disk_targets
 
 log = logging.getLogger("holaf.monitor")
 

@@ -132,8 +132,8 @@ def server_cost(args) -> None:
 def piece_costs() -> None:
     load_package()
     from holaf_utilities.holaf_http import json_dumps
-    from holaf_utilities.holaf_monitor_history import MonitorHistory, history_columns, history_values
-    from holaf_utilities.holaf_monitor_host import HostSampler, disk_targets
+    from holaf_utilities.holaf_system_monitor_backend.history import MonitorHistory, history_columns, history_values
+    from holaf_utilities.holaf_system_monitor_backend.host import HostSampler, disk_targets
 
     sampler = HostSampler(disk_targets(Path.cwd(), {}))
     sampler.prime()

@@ -43,7 +43,7 @@ async def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the raw readings as JSON")
     args = parser.parse_args()
     load_package()
-    from holaf_utilities.holaf_monitor_gpu import ProbeEnvironment, detect_gpus, probe_all
+    from holaf_utilities.holaf_system_monitor_backend.gpu import ProbeEnvironment, detect_gpus, probe_all
 
     env = ProbeEnvironment(ram_total=psutil.virtual_memory().total)
     probes = await probe_all(run_blocking, env, stop_at_first_per_vendor=False)

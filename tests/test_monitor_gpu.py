@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import pynvml
 import pytest
 
-from holaf_utilities.holaf_monitor_gpu import (
+from holaf_utilities.holaf_system_monitor_backend.gpu import (
     AmdSmiBackend,
     GpuSet,
     NvidiaSmiBackend,

@@ -8,8 +8,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from holaf_utilities.holaf_monitor_history import MonitorHistory, history_columns, history_values
-from holaf_utilities.holaf_monitor_host import (
+from holaf_utilities.holaf_system_monitor_backend.history import MonitorHistory, history_columns, history_values
+from holaf_utilities.holaf_system_monitor_backend.host import (
     HostSampler,
     cpu_percent_between,
     disk_groups,

@@ -337,8 +337,8 @@ async def test_a_hung_gpu_driver_at_start_does_not_keep_the_monitor_from_working
 
     import pynvml
 
-    from holaf_utilities.holaf_monitor_gpu import ProbeEnvironment, detect_gpus
-    from holaf_utilities.holaf_monitor_host import HostSampler
+    from holaf_utilities.holaf_system_monitor_backend.gpu import ProbeEnvironment, detect_gpus
+    from holaf_utilities.holaf_system_monitor_backend.host import HostSampler
     from holaf_utilities.holaf_system_monitor import SystemMonitor, Subscriber
 
     release = threading.Event()

@@ -8,7 +8,7 @@ export const COARSE_SPAN_S = 86400;
 export const COARSE_STEP_S = 60;
 const MAX_JOBS = 2000;
 
-/** The value of one history column in a `sample` message (mirrors holaf_monitor_history.history_values). */
+/** The value of one history column in a `sample` message (mirrors holaf_system_monitor_backend.history.history_values). */
 export function columnValue(sample, column) {
   switch (column) {
     case "cpu": return sample.cpu?.percent ?? null;
