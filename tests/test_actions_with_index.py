@@ -164,3 +164,26 @@ async def test_kill_9_mid_trash_leaves_the_index_matching_the_disk(tmp_path, hos
             assert after[rel]["is_trashed"] == 0 and after[rel]["id"] == ids_before[rel]
             assert f"trashcan/{rel}" not in after
     assert 0 < in_trash < 1000 and len(after) == 1000
+
+
+async def test_after_extracting_metadata_the_index_reads_the_file_again(aiohttp_client, make_indexed_app, output_dir):
+    comfy_png(output_dir / "meta.png")
+    client = await aiohttp_client(make_indexed_app())
+    await sync(client)
+    ctx = client.app[holaf_app.CTX_KEY]
+
+    def flags():
+        return ctx.db.read_sync(lambda c: tuple(c.execute(
+            "SELECT size, has_prompt, has_workflow FROM images WHERE path = 'meta.png'").fetchone()))
+
+    size_before = flags()[0]
+    resp = await client.post("/holaf/images/extract-metadata", json={"paths": ["meta.png"]})
+    assert resp.status == 200
+    resp = await client.post("/holaf/images/strip-metadata", json={"paths": ["meta.png"]})  # nothing left: no change
+    assert (await resp.json())["results"][0]["changed"] is False
+    deadline = time.monotonic() + 20
+    while flags()[0] == size_before:
+        assert time.monotonic() < deadline, "the index never saw the rewritten file"
+        await asyncio.sleep(0.2)
+    await sync(client)
+    assert flags()[0] == (output_dir / "meta.png").stat().st_size
