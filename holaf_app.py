@@ -47,6 +47,9 @@ log = logging.getLogger("holaf")
 __version__ = "0.1.0"
 EXTENSION_DIR = Path(__file__).resolve().parent
 JS_DIR = EXTENSION_DIR / "js"
+#: ComfyUI serves ``js/`` at ``/extensions/<name>`` where ``<name>`` is the folder *or link*
+#: name inside ``custom_nodes`` (it does not resolve symlinks), so take it unresolved too.
+WEB_NAME = Path(os.path.abspath(__file__)).parent.name
 STANDALONE_PAGE = JS_DIR / "holaf_standalone.html"
 DATA_DIR_NAME = "__holaf_utilities"
 CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
@@ -100,7 +103,7 @@ def build_context(mode: str, paths: HostPaths, events: EventHub, *, features: li
         db=db,
         security=Security(config),
         events=events,
-        js_base_url=f"/extensions/{quote(EXTENSION_DIR.name)}",
+        js_base_url=f"/extensions/{quote(WEB_NAME)}",
         version=__version__,
     )
     ctx.state["feature_modules"] = features
@@ -160,7 +163,7 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
 
     @routes.get("/")
     async def index_page(request: web.Request) -> web.Response:
-        return _page_response(ctx, js_base=ctx.js_base_url.lstrip("/"))
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))
 
     app.add_routes(table)
     app.router.add_static(ctx.js_base_url, JS_DIR, follow_symlinks=False)
@@ -172,6 +175,13 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
         await ctx.stop_services()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def close_event_sockets(_app: web.Application) -> None:
+        # aiohttp waits for open handlers before cleanup runs: without this, an open page
+        # keeps Ctrl+C (or SIGTERM) waiting for the shutdown timeout.
+        await hub.close_all()
+
+    app.on_shutdown.append(close_event_sockets)
     return app
 
 
@@ -182,6 +192,13 @@ async def _no_cache_for_scripts(request: web.Request, response: web.StreamRespon
 
 
 # --------------------------------------------------------------------------- core routes
+def relative_js_base(ctx: HolafContext, request_path: str) -> str:
+    """``js/`` relative to the page, so it resolves under any prefix (``/api/holaf/view`` in
+    ComfyUI, a reverse proxy's sub-path): one ``../`` per folder level of the page's path."""
+    depth = max(0, request_path.count("/") - 1)
+    return "../" * depth + ctx.js_base_url.lstrip("/")
+
+
 def _page_response(ctx: HolafContext, *, js_base: str) -> web.Response:
     try:
         template = STANDALONE_PAGE.read_text(encoding="utf-8")
@@ -347,4 +364,4 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
     @routes.get("/holaf/view")
     async def view_page(request: web.Request) -> web.Response:
         """The full-page UI; inside ComfyUI this is the viewer's "Open in new tab"."""
-        return _page_response(ctx, js_base=".." + ctx.js_base_url)
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))
