@@ -17,11 +17,8 @@ from pathlib import Path
 import pytest
 
 from holaf_utilities import holaf_app
-from holaf_utilities.holaf_context import StandaloneEventHub
 from media_factory import comfy_png
 
-ACTIONS = "holaf_utilities.holaf_image_viewer_backend.actions"
-INDEX = "holaf_utilities.holaf_image_viewer_backend.image_index"
 FEATURE_NAMES = ["holaf_server_management", "holaf_image_viewer_backend.actions", "holaf_image_viewer_backend.image_index"]
 
 
