@@ -184,3 +184,21 @@ async def test_after_extracting_metadata_the_index_reads_the_file_again(aiohttp_
         await asyncio.sleep(0.2)
     await sync(client)
     assert flags()[0] == (output_dir / "meta.png").stat().st_size
+
+
+async def test_backfill_goes_newest_first(aiohttp_client, host_paths, output_dir):
+    host_paths.data_dir.mkdir(parents=True, exist_ok=True)
+    (host_paths.data_dir / "config.ini").write_text("[ImageViewer]\nthumbnail_workers = 1\nthumbnail_busy_rate = 20\n")
+    for i in range(6):
+        path = comfy_png(output_dir / f"n{i}.png", 200, 200)
+        os.utime(path, ns=(1_700_000_000_000_000_000 + i * 10**9,) * 2)
+    client = await aiohttp_client(holaf_app.create_standalone_app(host_paths, features=features()))
+    await sync(client)
+    ctx = client.app[holaf_app.CTX_KEY]
+    ctx.state["holaf.thumbnails"].wake_backfill()
+    deadline = time.monotonic() + 60
+    while (await (await client.get("/holaf/images/thumbnail-stats")).json())["done"] < 6:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.2)
+    order = ctx.db.read_sync(lambda c: [r[0] for r in c.execute("SELECT path FROM thumbnails ORDER BY updated_at, rowid")])
+    assert order == [f"n{i}.png" for i in reversed(range(6))]
