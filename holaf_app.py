@@ -55,8 +55,8 @@ FEATURES: list[str] = [
     "holaf_server_management",
     "holaf_terminal",
     "holaf_system_monitor",
+    "holaf_image_viewer_backend.actions",  # before the index: its crash reconciliation runs before the index's scan
     "holaf_image_viewer_backend.image_index",
-    "holaf_image_viewer_backend.actions",
     "holaf_image_viewer_backend.edits",
 ]
 

@@ -4,7 +4,9 @@ A feature module (listed in ``holaf_app.FEATURES``): it declares its settings an
 its own migration components (``thumbnails``, ``file_ops``), builds the
 :class:`ThumbnailService` and the :class:`FileOps` engine, registers the routes
 and, at start-up, reconciles any file operation a crash interrupted *before* the
-thumbnail worker starts. Other features reach the services through
+thumbnail worker starts. When the index feature is on (``ctx.state["image_index"]``)
+its rows follow every file operation (``index_link``); list this feature before the
+index in ``FEATURES`` so the reconciliation runs before the index's start-up scan. Other features reach the services through
 ``ctx.state["holaf.thumbnails"]`` and ``ctx.state["holaf.file_ops"]`` (edits call
 ``set_variant_provider`` and ``regenerate``).
 """
@@ -38,11 +40,19 @@ def setup(ctx, routes) -> None:
             service.wake_backfill()
 
     tools = MetadataTools(ctx.paths.output_dir, ops.lock)
+    ctx.state["holaf.metadata_tools"] = tools
     thumbnail_routes.add_routes(routes, ctx, service)
     file_ops_routes.add_routes(routes, ctx, ops, on_changed)
     metadata_tools_routes.add_routes(routes, ctx, tools, on_changed)
 
     async def start() -> None:
+        if ctx.state.get("image_index") is not None:  # the index feature is on: keep its rows in step
+            from . import index_link
+
+            ops.listeners.append(index_link.IndexFollower(ctx))
+            service.candidate_source = index_link.thumbnail_candidates(lambda: service.size)
+            service.index_sql = index_link.INDEX_SQL
+            tools.on_rewritten = lambda rels: index_link.refresh_files(ctx, rels)
         summary = await ctx.run_blocking(ops.reconcile)
         if summary.get("items"):
             log.warning("Finished %d file operations interrupted by a crash", summary["items"])

@@ -41,6 +41,7 @@ EDIT_DIR = "edit"
 SIDECAR_EXTS = (".txt", ".json", ".xmp")
 PARTIAL_SUFFIX = ".holaf-partial"
 CHUNK = 100
+CONFIRM_EVERY_S = 0.15  # well under the index watcher's 0.4 s quiet period
 MOVE_OPS = frozenset({"trash", "restore", "move", "rename"})
 
 
@@ -62,7 +63,12 @@ def _m001_journal(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX IF NOT EXISTS file_ops_journal_item ON file_ops_journal(batch, item)")
 
 
-MIGRATIONS = [_m001_journal]
+def _m002_trash_origins(conn: sqlite3.Connection) -> None:
+    """Where each trashed file came from (restore works even for files the index never saw)."""
+    conn.execute("CREATE TABLE IF NOT EXISTS trash_origins (path TEXT PRIMARY KEY, original_path TEXT NOT NULL, trashed_at REAL NOT NULL)")
+
+
+MIGRATIONS = [_m001_journal, _m002_trash_origins]
 
 
 class FileOpError(Exception):
@@ -131,6 +137,26 @@ class FileOpsListener:
         """After it (file-system side effects such as renaming cached thumbnails)."""
 
 
+class TrashLedger(FileOpsListener):
+    """Records the original place of every trashed file, in the same transaction as the move."""
+
+    def lookup(self, conn: sqlite3.Connection, rels: list[str]) -> dict[str, dict]:
+        out = {}
+        for start in range(0, len(rels), 500):
+            part = rels[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for row in conn.execute(f"SELECT path, original_path FROM trash_origins WHERE path IN ({marks})", part):
+                out[row[0]] = {"original_path": row[1]}
+        return out
+
+    def on_commit(self, conn: sqlite3.Connection, changes: list[Change]) -> None:
+        now = time.time()
+        conn.executemany("INSERT OR REPLACE INTO trash_origins(path, original_path, trashed_at) VALUES (?, ?, ?)",
+                         [(c.new, c.old, now) for c in changes if c.op == "trash"])
+        conn.executemany("DELETE FROM trash_origins WHERE path = ?",
+                         [(c.old,) for c in changes if c.op in ("restore", "delete", "vanished")])
+
+
 class _DirCache:
     """One ``listdir`` per folder per batch: sidecar and shared-name checks without a stat each."""
 
@@ -185,11 +211,30 @@ class FileOps:
         self.db = db
         self.root = Path(os.path.realpath(output_dir))
         self.trash_root = self.root / TRASH_DIR
-        self.listeners = list(listeners)
+        self.listeners = [TrashLedger(), *listeners]
         self.chunk = max(1, chunk)
         self.lock = threading.Lock()
         self.on_progress: Callable[[int], None] | None = None  # called after each file moved (tests, progress)
         self._slice_start = time.perf_counter()
+        self._busy: set[str] = set()
+        self._busy_lock = threading.Lock()
+
+    def is_busy(self, rel: str) -> bool:
+        """True while ``rel`` is being moved and its index update is not committed yet.
+
+        For the index's watcher: a path that vanished or appeared because of a file
+        operation must be left to that operation (it keeps the row's id, tags, rating).
+        """
+        with self._busy_lock:
+            return rel in self._busy
+
+    def _mark_busy(self, items: list[Item], busy: bool) -> None:
+        paths = {p for item in items for p in (item.rel, item.new_rel) if p}
+        with self._busy_lock:
+            if busy:
+                self._busy |= paths
+            else:
+                self._busy -= paths
 
     def _pace(self) -> None:
         """Hand the GIL over now and then: a long batch must not slow the event loop's requests.
@@ -428,19 +473,31 @@ class FileOps:
             (batch, item.index, seq, op, t.role, self.rel(t.src), self.rel(t.dst) if t.dst is not None else None, now)
             for item in items for seq, t in enumerate(item.transfers)
         ]
+        self._mark_busy(items, True)
         self.db.write_sync(lambda conn: conn.executemany(
             "INSERT INTO file_ops_journal(batch, item, seq, op, role, src, dst, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows))
         changes: list[Change] = []
+        processed: list[int] = []
+        since = time.monotonic()
+        by_index = {item.index: item for item in items}
         for item in items:
             self._pace()
+            processed.append(item.index)
             try:
                 self._execute(item)
             except FileOpError as exc:
                 item.error = exc
-                continue
-            changes.append(Change(op, item.rel, item.new_rel))
-        self._confirm(batch, changes)
+            else:
+                changes.append(Change(op, item.rel, item.new_rel))
+            if time.monotonic() - since > CONFIRM_EVERY_S:
+                # keep the window between a move on disk and its index update short, even on a slow disk
+                self._confirm(batch, changes, items=processed)
+                self._mark_busy([by_index[i] for i in processed], False)
+                changes, processed, since = [], [], time.monotonic()
+        if processed:
+            self._confirm(batch, changes, items=processed)
+            self._mark_busy([by_index[i] for i in processed], False)
 
     def _execute(self, item: Item) -> None:
         """All transfers of one item, or none of them (rolled back in reverse order)."""
@@ -488,7 +545,7 @@ class FileOps:
             try:
                 self.db.write_sync(write)
                 break
-            except sqlite3.Error as exc:
+            except Exception as exc:  # a busy database, or a listener's bug: never lose the moves
                 if attempt == 2:
                     log.error("could not record a finished file operation (%s); it will be reconciled at start-up", exc)
                     return

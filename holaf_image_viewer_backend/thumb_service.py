@@ -43,7 +43,7 @@ SETTINGS = [
     Setting(SECTION, "thumbnail_background", "bool", True, "Generate thumbnails ahead of time, newest first (at full speed only while the machine is idle)."),
     Setting(SECTION, "thumbnail_busy_rate", "float", 2.0, "Background thumbnails per second while ComfyUI is working.", minimum=0.1, maximum=50),
     Setting(SECTION, "thumbnail_max_megapixels", "int", 150, "Larger images are refused without being decoded (decompression-bomb guard).", minimum=10, maximum=1000),
-    Setting(SECTION, "thumbnail_wait_ms", "int", 2500, "How long a thumbnail request waits for its generation before answering 202 + Retry-After.", minimum=0, maximum=30000),
+    Setting(SECTION, "thumbnail_wait_ms", "int", 1000, "How long a thumbnail request waits for its generation before answering 202 + Retry-After (kept short: a browser shares 6 connections per host with ComfyUI's own requests).", minimum=0, maximum=30000),
 ]
 
 VariantProvider = Callable[[Path, str], "tuple[str, Callable] | None"]
@@ -169,7 +169,7 @@ class ThumbnailService:
         }
         workers = int(self._setting("thumbnail_workers")) or (os.cpu_count() or 1)
         self.worker = ThumbnailWorker(
-            self.job_settings(), self._record_outcome, lanes=workers, use_processes=self.use_processes,
+            self.job_settings, self._record_outcome, lanes=workers, use_processes=self.use_processes,
             monitor=self.monitor, background_enabled=bool(self._setting("thumbnail_background")),
             busy_rate=float(self._setting("thumbnail_busy_rate")),
         )
@@ -246,10 +246,13 @@ class ThumbnailService:
         wait = self._setting("thumbnail_wait_ms") / 1000 if wait_s is None else wait_s
         try:
             outcome: JobOutcome = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.future)), wait)
-        except (asyncio.TimeoutError, asyncio.CancelledError):
-            if job.future.cancelled():
-                raise
+        except asyncio.TimeoutError:
             return Answer("queued", info)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if job.future.cancelled() and not (task is not None and task.cancelling()):
+                return Answer("queued", info)  # the job was dropped (shutdown): the client will ask again
+            raise
         if outcome.ok:
             return Answer("ready", info)
         return Answer("failed", info, outcome.code, outcome.error)

@@ -221,9 +221,13 @@ class JobQueue:
         job.version += 1
         heapq.heappush(self._heap, (int(job.priority), job.rank, next(self._seq), job.version, job.id))
 
-    def take(self, stop: threading.Event) -> ThumbJob | None:
+    def take(self, stop: threading.Event, *, idle_s: float | None = None) -> ThumbJob | None:
+        """The next job to run, or None when stopping (or after ``idle_s`` without work)."""
+        give_up = None if idle_s is None else time.monotonic() + idle_s
         with self._cond:
             while not (self._closed or stop.is_set()):
+                if give_up is not None and time.monotonic() > give_up:
+                    return None
                 while self._heap:
                     _p, _r, _s, version, job_id = self._heap[0]
                     job = self._jobs.get(job_id)
@@ -437,7 +441,7 @@ class ThumbnailWorker:
 
     def __init__(
         self,
-        settings: JobSettings,
+        settings: JobSettings | Callable[[], JobSettings],
         on_outcome: Callable[[ThumbJob, JobOutcome], None],
         *,
         lanes: int | None = None,
@@ -486,9 +490,9 @@ class ThumbnailWorker:
     def _lane(self, index: int) -> None:
         runner = self._runners[index]
         while not self._stop.is_set():
-            job = self.queue.take(self._stop)
-            if job is None:
-                runner.stop_if_idle(0)
+            job = self.queue.take(self._stop, idle_s=CHILD_IDLE_EXIT_S)
+            if job is None:  # nothing to do for a while: let the helper process go
+                runner.stop_if_idle(CHILD_IDLE_EXIT_S)
                 continue
             try:
                 outcome = self._run(job, runner)
@@ -504,14 +508,17 @@ class ThumbnailWorker:
                 log.exception("recording the thumbnail outcome of %s failed", job.key.rel_path)
             self.queue.done(job)
             if not job.future.done():
-                job.future.set_result(outcome)
-            runner.stop_if_idle(CHILD_IDLE_EXIT_S)
+                try:
+                    job.future.set_result(outcome)
+                except concurrent.futures.InvalidStateError:  # cancelled meanwhile
+                    pass
 
     def _run(self, job: ThumbJob, runner: ChildRunner) -> JobOutcome:
+        settings = self.settings() if callable(self.settings) else self.settings  # settings may change live
         if job.transform is None and self.use_processes:
             try:
-                return runner.run(job, self.settings)
+                return runner.run(job, settings)
             except (OSError, RuntimeError) as exc:
                 log.warning("thumbnail helper process unavailable (%s); generating in-process", exc)
                 self.use_processes = False
-        return run_inline(job, self.settings)
+        return run_inline(job, settings)

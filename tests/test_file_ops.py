@@ -247,3 +247,25 @@ async def test_file_routes_validate_their_input(client, output_dir):
         assert resp.status == 400 and body["ok"] is False and body["error"], (route, payload)
     resp = await client.post("/holaf/images/move", json={"paths": ["a.png"], "destination": "../../etc"})
     assert resp.status == 403 and (await resp.json())["code"] == "invalid_path"
+
+
+def test_restore_after_a_collision_returns_the_original_name(ops, output_dir):
+    comfy_png(output_dir / "t.png")
+    ops.trash(["t.png"])
+    with_sidecars(output_dir, "t.png")
+    [second] = ops.trash(["t.png"])
+    assert second["new_path"] == "trashcan/t_1.png"
+    [restored] = ops.restore(["trashcan/t_1.png"])
+    assert restored["new_path"] == "t.png"
+    for name in ("t.png", "t.txt", "edit/t.edt"):
+        assert (output_dir / name).is_file(), name
+    assert ops.restore(["trashcan/t.png"])[0]["code"] == "exists"
+
+
+def test_paths_are_marked_busy_only_while_their_move_is_unconfirmed(ops, output_dir):
+    comfy_png(output_dir / "busy.png")
+    seen = []
+    ops.on_progress = lambda n: seen.append((ops.is_busy("busy.png"), ops.is_busy("trashcan/busy.png")))
+    ops.trash(["busy.png"])
+    assert seen == [(True, True)]
+    assert not ops.is_busy("busy.png") and not ops.is_busy("trashcan/busy.png")

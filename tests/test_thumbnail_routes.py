@@ -126,3 +126,36 @@ async def test_stats_and_clean_thumbnails_remove_orphans(client, output_dir, hos
     details = (await resp.json())["details"]
     assert resp.status == 200 and details["deleted_orphans"] >= 1 and not orphan.exists()
     assert (await client.get("/holaf/images/thumbnail", params={"path": "f.png"})).status == 200
+
+
+async def test_edits_plug_in_a_variant_and_a_transform_that_change_the_cached_thumbnail(client, output_dir):
+    from holaf_utilities import holaf_app
+
+    service = client.app[holaf_app.CTX_KEY].state["holaf.thumbnails"]
+    Image.new("RGB", (400, 400), "white").save(output_dir / "edited.png")
+    plain = await _get_until_ready(client, "edited.png")
+    edits = {"edited.png": "dark-v1"}
+
+    def provider(abs_path, rel_path):
+        if rel_path not in edits:
+            return None
+        return edits[rel_path], lambda image: image.point(lambda v: v // 4)
+
+    service.set_variant_provider(provider)
+    answer = await service.regenerate("edited.png")
+    assert answer.state == "ready"
+    dark = await _get_until_ready(client, "edited.png")
+    assert dark.headers["ETag"] != plain.headers["ETag"]
+    assert open_bytes(await dark.read()).convert("RGB").getpixel((10, 10))[0] < 80
+    edits["edited.png"] = "dark-v2"  # the .edt changed: a new cache name, never the old image
+    again = await _get_until_ready(client, "edited.png")
+    assert again.headers["ETag"] not in (plain.headers["ETag"], dark.headers["ETag"])
+    service.set_variant_provider(None)
+
+
+async def test_changing_the_thumbnail_size_in_settings_takes_effect_at_once(client, output_dir):
+    comfy_png(output_dir / "sized.png", 1000, 500)
+    assert open_bytes(await (await _get_until_ready(client, "sized.png")).read()).size == (384, 192)
+    resp = await client.post("/holaf/utilities/save-all-settings", json={"ImageViewer": {"thumbnail_size": 128}})
+    assert resp.status == 200, await resp.text()
+    assert open_bytes(await (await _get_until_ready(client, "sized.png")).read()).size == (128, 64)

@@ -80,11 +80,12 @@ def test_jpeg_is_decoded_at_reduced_scale_and_exif_orientation_is_applied(tmp_pa
     assert _open(tmp_path / "t.webp").size == (192, 384)  # rotated a quarter turn: portrait
 
 
-def test_animated_gif_and_webp_give_their_first_frame(tmp_path):
+def test_animated_gif_webp_and_apng_give_their_first_frame(tmp_path):
     frames = [Image.new("RGB", (80, 60), c) for c in ("red", "lime", "blue")]
     frames[0].save(tmp_path / "a.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
     frames[0].save(tmp_path / "a.webp", save_all=True, append_images=frames[1:], duration=100, loop=0, lossless=True)
-    for name in ("a.gif", "a.webp"):
+    frames[0].save(tmp_path / "a.apng", "PNG", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    for name in ("a.gif", "a.webp", "a.apng"):
         generate_thumbnail(tmp_path / name, tmp_path / f"{name}.thumb.webp", 384)
         r, g, b = dominant(_open(tmp_path / f"{name}.thumb.webp"))
         assert r > 200 and g < 60 and b < 60, name
