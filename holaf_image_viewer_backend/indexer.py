@@ -92,7 +92,7 @@ class IndexService:
         self._young: dict[str, tuple[tuple[int, int], float]] = {}
         self._pool: ExtractionPool | None = None
         self._pending_metadata = False
-        self._tag_cache: dict[str, int] = {}
+        self._applied_total = 0
         self._changes = {"added": [], "removed": [], "updated": 0, "n_added": 0, "n_removed": 0}
         self._first_change: float | None = None
         self._last_publish = 0.0
@@ -342,6 +342,8 @@ class IndexService:
         status = self.status
         was_scanning = status.state == "scanning"
         rounds = 0
+        started = time.perf_counter()
+        applied_before = self._applied_total
         while not self._stop.is_set():
             self._pending_metadata = False
             pending = self.db.read_sync(store.pending_metadata)
@@ -363,7 +365,8 @@ class IndexService:
             status.state, status.phase, status.finished_at = "idle", None, time.time()
             status.done = status.found
         if result is not None:
-            result["metadata_seconds"] = round(time.time() - (status.started_at or time.time()), 3)
+            result["metadata_seconds"] = round(time.perf_counter() - started, 3)
+            result["metadata_read"] = self._applied_total - applied_before
 
     def _extract_inline(self, items: list[tuple[int, str]]) -> list:
         out = []
@@ -404,7 +407,8 @@ class IndexService:
         if not results:
             return
         now = time.time()
-        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, self._tag_cache))
+        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, {}))
+        self._applied_total += len(outcome["applied"])
         if outcome["retry"]:
             self._pending_metadata = True
         if self.status.state == "scanning":
