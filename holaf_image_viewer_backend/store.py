@@ -10,7 +10,6 @@ new metadata is read).
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from typing import Any, Iterable, Sequence
@@ -18,7 +17,6 @@ from typing import Any, Iterable, Sequence
 from . import logic
 from .metadata import media_kind
 from .metadata.media_types import format_for_extension
-from .records import decompress_json
 
 CHUNK = 500  # SQLite variable limit is 32766 here, but big IN lists plan worse
 
@@ -188,7 +186,7 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
     applied: list[int] = []
     removed_ids: list[int] = []
     retry = 0
-    fts_rows, meta_rows, lora_rows = [], [], []
+    fts_rows, lora_rows = [], []
     for image_id, size, mtime_ns, record in results:
         if record.get("missing"):
             removed_ids.append(image_id)
@@ -212,8 +210,6 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
         loras = record.get("loras") or []
         fts_rows.append((image_id, row[0], row[1], record.get("positive") or "", record.get("negative") or "",
                          record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
-        meta_rows.append((image_id, record.get("prompt_z"), record.get("workflow_z"), record.get("parameters"),
-                          record.get("params_json"), record.get("sources_json"), record.get("extra_json")))
         lora_rows.extend((image_id, lora) for lora in loras)
         if record.get("tags") is not None:
             _replace_tags(conn, image_id, record["tags"], tag_cache)
@@ -224,8 +220,6 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
         conn.executemany(
             "INSERT INTO image_fts(rowid, name, folder, positive, negative, model, loras, workflow) "
             "VALUES (?,?,?,?,?,?,?,?)", fts_rows)
-        conn.executemany("INSERT OR REPLACE INTO image_meta(image_id, prompt_z, workflow_z, parameters, params_json, "
-                         "sources_json, extra_json) VALUES (?,?,?,?,?,?,?)", meta_rows)
         conn.executemany("DELETE FROM image_loras WHERE image_id = ?", [(i,) for i in applied])
         conn.executemany("INSERT OR IGNORE INTO image_loras(image_id, lora) VALUES (?, ?)", lora_rows)
     removed_paths: list[str] = []
@@ -380,27 +374,9 @@ def image_row(conn: sqlite3.Connection, path: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM images WHERE path = ?", (path,)).fetchone()
 
 
-def metadata_detail(conn: sqlite3.Connection, path: str) -> dict | None:
-    """Full metadata of one indexed file, or None when the path is not in the index."""
+def image_detail(conn: sqlite3.Connection, path: str) -> dict | None:
+    """The stored row of one file and its tags, or None when the path is not indexed."""
     row = image_row(conn, path)
     if row is None:
         return None
-    meta = conn.execute("SELECT * FROM image_meta WHERE image_id = ?", (row["id"],)).fetchone()
-    fts = conn.execute("SELECT positive, negative FROM image_fts WHERE rowid = ?", (row["id"],)).fetchone()
-    tags = tags_of(conn, [row["id"]])[row["id"]]
-    params = json.loads(meta["params_json"]) if meta and meta["params_json"] else {}
-    sources = json.loads(meta["sources_json"]) if meta and meta["sources_json"] else {}
-    extra = json.loads(meta["extra_json"]) if meta and meta["extra_json"] else {}
-    if fts is not None:
-        params.setdefault("positive", fts[0] or None)
-        params.setdefault("negative", fts[1] or None)
-    return {
-        "row": dict(row),
-        "prompt": decompress_json(meta["prompt_z"]) if meta else None,
-        "workflow": decompress_json(meta["workflow_z"]) if meta else None,
-        "parameters_text": meta["parameters"] if meta else None,
-        "params": params,
-        "sources": sources,
-        "extra": extra,
-        "tags": tags,
-    }
+    return {"row": dict(row), "tags": tags_of(conn, [row["id"]])[row["id"]]}
