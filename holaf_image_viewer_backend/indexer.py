@@ -93,6 +93,7 @@ class IndexService:
         self._pool: ExtractionPool | None = None
         self._pending_metadata = False
         self._applied_total = 0
+        self._paths: dict[int, str] = {}  # id → path of the rows whose metadata is being read
         self._changes = {"added": [], "removed": [], "updated": 0, "n_added": 0, "n_removed": 0}
         self._first_change: float | None = None
         self._last_publish = 0.0
@@ -353,6 +354,7 @@ class IndexService:
             if rounds > 5:
                 log.warning("%d files keep changing while their metadata is read; trying again later", len(pending))
                 break
+            self._paths = dict(pending)
             if len(pending) <= INLINE_LIMIT:
                 self._apply(self._extract_inline(pending))
                 continue
@@ -407,7 +409,8 @@ class IndexService:
         if not results:
             return
         now = time.time()
-        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, {}))
+        paths = self._paths
+        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, paths))
         self._applied_total += len(outcome["applied"])
         if outcome["retry"]:
             self._pending_metadata = True

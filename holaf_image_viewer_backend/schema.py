@@ -100,8 +100,7 @@ def _m001_images(conn: sqlite3.Connection) -> None:
 
         CREATE VIRTUAL TABLE IF NOT EXISTS image_fts USING fts5(
             name, folder, positive, negative, model, loras, workflow,
-            tokenize = "unicode61 remove_diacritics 2",
-            prefix = '2 3'
+            tokenize = "unicode61 remove_diacritics 2"
         );
         """)
 

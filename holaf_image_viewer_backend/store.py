@@ -175,10 +175,11 @@ _APPLY = (
 
 
 def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, int, dict]], now: float,
-                   tag_cache: dict[str, int] | None = None) -> dict:
+                   paths: dict[int, str] | None = None, tag_cache: dict[str, int] | None = None) -> dict:
     """Store extraction results. Returns ``{"applied": [ids], "removed": [paths], "retry": n}``.
 
-    A result is applied only if the row still waits for metadata with the stat the
+    ``paths`` (id → relative path of the rows read) spares a lookup per row. A
+    result is applied only if the row still waits for metadata with the stat the
     worker saw. If the file changed meanwhile, the row adopts the newer stat and
     stays pending (read again next round); if it vanished, the row goes.
     """
@@ -206,9 +207,13 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
             retry += cur.rowcount
             continue
         applied.append(image_id)
-        row = conn.execute("SELECT name, folder FROM images WHERE id = ?", (image_id,)).fetchone()
+        rel = paths.get(image_id) if paths else None
+        if rel is not None:
+            folder, name, _ = logic.split_path(rel)
+        else:
+            name, folder = conn.execute("SELECT name, folder FROM images WHERE id = ?", (image_id,)).fetchone()
         loras = record.get("loras") or []
-        fts_rows.append((image_id, row[0], row[1], record.get("positive") or "", record.get("negative") or "",
+        fts_rows.append((image_id, name, folder, record.get("positive") or "", record.get("negative") or "",
                          record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
         lora_rows.extend((image_id, lora) for lora in loras)
         if record.get("tags") is not None:
