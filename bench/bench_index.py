@@ -236,7 +236,8 @@ def cmd_listing(args) -> None:
         client = TestClient(TestServer(app))
         await client.start_server()
         try:
-            await client.post("/holaf/images/maintenance/sync-database", json={"wait": True})
+            if not args.no_sync:
+                await client.post("/holaf/images/maintenance/sync-database", json={"wait": True, "timeout_s": 600})
             options = await (await client.get("/holaf/images/filter-options")).json()
             model = options["models"][len(options["models"]) // 2]["name"] if options["models"] else None
             lora = options["loras"][len(options["loras"]) // 2]["name"] if options["loras"] else None
@@ -421,6 +422,7 @@ def main() -> None:
     p.add_argument("--corpus", required=True)
     p.add_argument("--data")
     p.add_argument("--repeat", type=int, default=30)
+    p.add_argument("--no-sync", action="store_true", help="do not reconcile with the disk first")
     p = sub.add_parser("rss")
     p.add_argument("--corpus", required=True)
     p.add_argument("--workers", type=int, default=2)

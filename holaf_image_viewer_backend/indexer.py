@@ -51,6 +51,7 @@ class ScanTicket:
     full: bool = True
     force: bool = False
     reason: str = "manual"
+    started: bool = False
     done: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
 
 
@@ -98,7 +99,6 @@ class IndexService:
         self._first_change: float | None = None
         self._last_publish = 0.0
         self.count_cache: dict[tuple, int] = {}
-        self.on_idle: list[Callable[[], None]] = []
 
     # ================================================================== public API (any thread)
     @property
@@ -140,8 +140,8 @@ class IndexService:
         """Queue a full reconcile (``force``: read every file's metadata again)."""
         with self._lock:
             for ticket in self._tickets:
-                if ticket.force == force:
-                    return ticket  # one already queued does the same work
+                if ticket.force == force and not ticket.started:
+                    return ticket  # one already queued (not started yet) does the same work
             ticket = ScanTicket(force=force, reason=reason)
             self._tickets.append(ticket)
         self._wake.set()
@@ -230,6 +230,7 @@ class IndexService:
 
     # ------------------------------------------------------------------ full scan
     def _run_scan(self, ticket: ScanTicket) -> None:
+        ticket.started = True
         started = time.time()
         t0 = time.perf_counter()
         status = self.status
