@@ -64,7 +64,8 @@ async def test_every_media_file_is_listed_once_corrupt_ones_as_errors_and_prompt
     listed = [i["path"] for i in data["images"]]
     assert len(listed) == len(set(listed)) == data["total"]
     assert set(listed) == expected
-    assert result["files"] == len(expected) and result["metadata_read"] == len(expected)
+    # the sync either was the start-up scan or came after it
+    assert result["files"] == len(expected) and result["metadata_read"] in (0, len(expected))
 
     # corrupt files are error rows
     errors = {i["path"] for i in (await (await cli.post("/holaf/images/list", json={

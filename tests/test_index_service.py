@@ -110,7 +110,7 @@ async def test_corrupt_and_empty_files_become_error_rows_that_are_not_retried(ai
     (output_dir / "bomb.png").write_bytes(_bomb_header())
     write_png(output_dir / "good.png", prompt=comfy_prompt("a good one"))
     cli = await aiohttp_client(make_app(settings=QUIET))
-    first = await synced(cli)
+    await synced(cli)
     errors = {i["path"]: i["error"] for i in (await listing(cli, has_error=True))["images"]}
     assert set(errors) == {"truncated.png", "empty.png", "garbage.jpg"}
     assert all(errors.values())
@@ -121,7 +121,6 @@ async def test_corrupt_and_empty_files_become_error_rows_that_are_not_retried(ai
     assert any("20000x20000" in w for w in bomb["warnings"])
     again = await synced(cli)
     assert again["metadata_read"] == 0 and again["changed"] == 0  # never an endless retry
-    assert first["metadata_read"] == 5
 
 
 def _bomb_header() -> bytes:
