@@ -162,6 +162,10 @@ async def test_keyset_pages_walk_every_row_once_for_each_sort(gallery):
 async def test_offset_pages_match_the_full_order(gallery):
     full = await paths(gallery, sort="name")
     assert await paths(gallery, sort="name", offset=3, limit=4) == full[3:7]
+    for seed in (1, 2, 3):
+        shuffled = await paths(gallery, sort="random", seed=seed)
+        for start in range(len(shuffled)):
+            assert await paths(gallery, sort="random", seed=seed, offset=start, limit=3) == shuffled[start:start + 3]
     data = await listing(gallery, sort="name", offset=100)
     assert data["images"] == [] and data["total"] == len(GALLERY)
 
