@@ -14,14 +14,11 @@ skipped, so one broken optional dependency never takes the others down.
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
 import html
 import importlib
 import logging
 import os
-import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,7 +36,6 @@ from .holaf_security import (
     hash_password,
     is_loopback,
     password_problem,
-    verify_password,
 )
 
 log = logging.getLogger("holaf")
@@ -57,8 +53,11 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 #: Feature modules, relative to this package. Order = start order of their services.
 FEATURES: list[str] = [
     "holaf_server_management",
+    "holaf_terminal",
+    "holaf_system_monitor",
     "holaf_image_viewer_backend.actions",  # before the index: its crash reconciliation runs before the index's scan
     "holaf_image_viewer_backend.image_index",
+    "holaf_image_viewer_backend.edits",
     "holaf_image_viewer_backend.gallery_ui",
 ]
 
@@ -135,6 +134,7 @@ def mount_in_comfyui(prompt_server: Any, paths: HostPaths) -> HolafContext:
         await ctx.stop_services()
 
     prompt_server.app.cleanup_ctx.append(lifecycle)
+    prompt_server.app.on_shutdown.append(lambda _app: ctx.shutdown_services())
     # ComfyUI does not always run aiohttp's cleanup on Ctrl+C: at least flush the DB.
     atexit.register(ctx.db.close)
     return ctx
@@ -169,6 +169,7 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
     app.add_routes(table)
     app.router.add_static(ctx.js_base_url, JS_DIR, follow_symlinks=False)
     app.on_response_prepare.append(_no_cache_for_scripts)
+    app.on_shutdown.append(lambda _app: ctx.shutdown_services())  # before aiohttp waits for open sockets
 
     async def lifecycle(_app: web.Application):
         await ctx.start_services()
@@ -288,19 +289,7 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
         return json_ok({"authenticated": state.authenticated, "password_configured": state.password_configured})
 
     async def _check_password_rate_limited(request: web.Request, password: Any) -> bool:
-        client = _client_id(request)
-        wait = security.limiter.retry_after(client)
-        if wait > 0:
-            retry = int(wait) + 1
-            raise HolafError(429, f"too many failed attempts; try again in {retry} s",
-                             headers={"Retry-After": str(retry)}, retry_after=retry)
-        ok = await ctx.run_blocking(verify_password, password, security.password_hash)
-        if ok:
-            security.limiter.record_success(client)
-        else:
-            security.limiter.record_failure(client)
-            log.warning("Failed Holaf Utilities login from %s", client)
-        return ok
+        return await ctx.run_blocking(security.check_password, _client_id(request), password)
 
     @routes.post("/holaf/auth/login")
     async def login(request: web.Request) -> web.Response:

@@ -43,7 +43,7 @@ SETTINGS = [
     Setting(SECTION, "thumbnail_background", "bool", True, "Generate thumbnails ahead of time, newest first (at full speed only while the machine is idle)."),
     Setting(SECTION, "thumbnail_busy_rate", "float", 2.0, "Background thumbnails per second while ComfyUI is working.", minimum=0.1, maximum=50),
     Setting(SECTION, "thumbnail_max_megapixels", "int", 150, "Larger images are refused without being decoded (decompression-bomb guard).", minimum=10, maximum=1000),
-    Setting(SECTION, "thumbnail_wait_ms", "int", 2500, "How long a thumbnail request waits for its generation before answering 202 + Retry-After.", minimum=0, maximum=30000),
+    Setting(SECTION, "thumbnail_wait_ms", "int", 1000, "How long a thumbnail request waits for its generation before answering 202 + Retry-After (kept short: a browser shares 6 connections per host with ComfyUI's own requests).", minimum=0, maximum=30000),
 ]
 
 VariantProvider = Callable[[Path, str], "tuple[str, Callable] | None"]

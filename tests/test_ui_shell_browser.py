@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from browser_support import PageProblems, open_standalone_page, poll
+from browser_support import open_standalone_page, poll
 from conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.timeout(120)
@@ -301,7 +301,10 @@ def test_the_settings_panel_saves_a_value_and_shows_the_servers_validation_error
     problems.ignore.append("status of 400")  # the refused save, on purpose
     panel = open_settings(page)
     assert panel.locator('[data-testid="holaf-setting-UtilitiesUI-panel_x"]').count() == 0, "geometry keys are hidden"
-    assert panel.locator('[data-testid="holaf-settings-section-SystemMonitor"]').count() == 0, "nothing to show there"
+    # The System Monitor section shows its own settings, never the geometry and overlay-state keys (ui=False).
+    assert panel.locator('[data-testid="holaf-setting-SystemMonitor-update_interval_ms"]').count() == 1
+    for hidden in ("panel_x", "collapsed", "window"):
+        assert panel.locator(f'[data-testid="holaf-setting-SystemMonitor-{hidden}"]').count() == 0, hidden
     save = panel.locator('[data-testid="holaf-settings-save"]')
     assert save.is_disabled()
     font = panel.locator('[data-testid="holaf-setting-TerminalUI-font_size"]')

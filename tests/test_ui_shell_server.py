@@ -3,12 +3,10 @@ a symlinked install serves ``js/`` under the link name (as ComfyUI does), and an
 does not hold the standalone server's shutdown hostage."""
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import os
 import sys
 import time
-from pathlib import Path
 
 import pytest
 

@@ -42,6 +42,8 @@ import { getPanel } from "./panel_manager.js";
 /** Tool modules, relative to this file. Add one line per tool when it lands. */
 export const TOOL_MODULES = Object.freeze([
   "../holaf_image_viewer_tool.js",
+  "../holaf_terminal.js",
+  "../holaf_monitor.js",
   "../holaf_settings_tool.js",
 ]);
 
