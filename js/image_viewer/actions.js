@@ -418,25 +418,14 @@ export class ViewerActions {
   }
 
   /**
-   * Opens the export dialog of the edits/export feature (js/image_viewer/export_dialog.js).
+   * Opens the export dialog of the edits/export feature.
    * @param {string[]} paths
+   * @param {{beforeExport?: () => Promise<boolean> | boolean}} [options] e.g. save pending edits first
    */
-  async exportFiles(paths) {
+  async exportFiles(paths, options = {}) {
     if (!paths.length) return;
-    let module;
-    try {
-      const url = "./export_dialog.js"; // the edits/export feature's module (optional)
-      module = await import(url);
-    } catch {
-      this.host.toasts.info("Export is not available in this version.");
-      return;
-    }
-    const open = module.openExportDialog || module.default;
-    if (typeof open !== "function") {
-      this.host.toasts.info("Export is not available in this version.");
-      return;
-    }
-    await open({ host: this.host, paths });
+    const { openExportDialog } = await import("./export_dialog.js");
+    await openExportDialog(this.host, { paths, beforeExport: options.beforeExport });
   }
 
   /** @param {string[]} paths */

@@ -11,7 +11,7 @@
 import { LruCache } from "./lru.js";
 
 /**
- * @typedef {{path: string, version?: string}} ThumbItem
+ * @typedef {{path: string, version?: string, has_edits?: boolean}} ThumbItem
  * @typedef {{url: string} | {error: string, code: string}} ThumbResult
  */
 
@@ -38,19 +38,43 @@ export class ThumbnailLoader {
     /** @type {string[]} keys waiting for a slot (last = next) */
     this._waiting = [];
     this._active = 0;
+    /** @type {Map<string, string>} path → tag of its latest edits */
+    this._editTags = new Map();
     /** Thumbnails the server is still making (202s being waited for). */
     this.queuedOnServer = 0;
   }
 
-  /** @param {ThumbItem} item */
+  /**
+   * Cache key: the file's version, plus its edit state (an edited image's thumbnail
+   * shows the edits, and changes when they do).
+   * @param {ThumbItem} item
+   */
   key(item) {
-    return `${item.path}\u0000${item.version || ""}`;
+    const edit = item.has_edits ? `\u0000e${this._editTags.get(item.path) || ""}` : "";
+    return `${item.path}\u0000${item.version || ""}${edit}`;
   }
 
-  /** @param {ThumbItem} item */
+  /**
+   * The thumbnail URL. An unedited file's carries its version (`v`), so the server lets
+   * the browser keep it for good; an edited one's is revalidated (its edits can change
+   * without the file changing) and carries the last edit tag to bust older copies.
+   * @param {ThumbItem} item
+   */
   url(item) {
-    const v = item.version ? `&v=${encodeURIComponent(item.version)}` : "";
-    return this._apiUrl(`/holaf/images/thumbnail?path=${encodeURIComponent(item.path)}${v}`);
+    const query = item.has_edits
+      ? `&e=${encodeURIComponent(this._editTags.get(item.path) || "1")}`
+      : item.version ? `&v=${encodeURIComponent(item.version)}` : "";
+    return this._apiUrl(`/holaf/images/thumbnail?path=${encodeURIComponent(item.path)}${query}`);
+  }
+
+  /**
+   * A file's edits changed (`holaf.images.edits-changed`): its next thumbnail is a new one.
+   * @param {string} path
+   * @param {string | number | null | undefined} tag the new thumbnail version or edit hash
+   */
+  noteEdit(path, tag) {
+    this.forget(path);
+    this._editTags.set(path, String(tag ?? Date.now()));
   }
 
   /**

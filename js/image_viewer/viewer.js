@@ -42,6 +42,8 @@ import { ThumbnailLoader } from "./thumbs.js";
 
 export const SECTION = "ImageViewerUI";
 export const DRAG_MIME = "application/x-holaf-image";
+/** Pushed by the edits feature after a save or reset: `{path, has_edits, hash, thumbnail_version}`. */
+export const EDITS_EVENT = "holaf.images.edits-changed";
 const OPTIONS_DEBOUNCE_MS = 800;
 const SELECT_ALL_WARN = 5000;
 
@@ -192,7 +194,9 @@ export class ImageViewer extends Eventable {
       remove: b("remove", "", "delete", "Delete permanently (Shift+Delete)", () => this.actions.deletePermanently(this.targets()), "holaf-iv-danger-button"),
       tags: b("tag", "", "tags", "Add or remove tags", () => this.actions.tagDialog(this.targets())),
       rate: b("star", "", "rate", "Set the rating", () => this.actions.ratingDialog(this.targets())),
-      exportFiles: b("download", "", "export", "Export the selection", () => this.actions.exportFiles(this.targets())),
+      exportFiles: b("download", "", "export", "Export the selection (or the image on screen)", () => this.actions.exportFiles(this.targets(), {
+        beforeExport: () => (this._editor ? this._editor.confirmLeave() : true),
+      })),
       edit: b("edit", "", "edit", "Non-destructive edits of this image", () => this.toggleEditor()),
       move: b("folder", "Move…", "move", "Move to another folder", () => this.actions.move(this.targets())),
       rename: b(null, "Rename…", "rename", "Rename the active image", () => { const item = this.activeItem(); if (item) this.actions.rename(item); }),
@@ -284,6 +288,7 @@ export class ImageViewer extends Eventable {
     pool.track(gallery.on("scrolled", (e) => {
       if (e.detail.atTop && this.live.pending) this.showNewImages();
     }));
+    for (const stage of [this.zoomStage, this.fullStage]) pool.track(stage.on("loaded", () => this._editor?.refreshPreview()));
     pool.track(this.zoomStage.on("dblclick", () => this.enterFullscreen()));
     pool.track(this.fullStage.on("dblclick", () => this.back()));
 
@@ -307,6 +312,7 @@ export class ImageViewer extends Eventable {
       this.status.wakeThumbs();
       if (data?.scanning) this.status.setScan({ state: "scanning", done: 0, found: 0 });
     }));
+    pool.track(this.host.onServerEvent(EDITS_EVENT, (data) => this._onEditsChanged(data?.path, data)));
     pool.add(this.pill, "click", () => this.showNewImages());
 
     // keyboard: the viewer root (panel or page) and the fullscreen overlay
@@ -676,8 +682,21 @@ export class ImageViewer extends Eventable {
     return false;
   }
 
-  /** @param {import("./keyboard.js").KeyAction} action */
+  /**
+   * Moves the active image; with unsaved edits (auto-save off) the editor asks first.
+   * @param {import("./keyboard.js").KeyAction} action
+   */
   _move(action) {
+    const editor = this._editor;
+    if (editor && editor.isDirty() && !editor.session.autosave) {
+      editor.confirmLeave().then((ok) => { if (ok) this._moveNow(action); });
+      return;
+    }
+    this._moveNow(action);
+  }
+
+  /** @param {import("./keyboard.js").KeyAction} action */
+  _moveNow(action) {
     if (this.state.compare) {
       this.state.setCompare(null);
       this.zoomStage.exitCompare();
@@ -914,30 +933,33 @@ export class ImageViewer extends Eventable {
       return;
     }
     if (this.state.mode === "gallery") this.open();
-    let module;
-    try {
-      const url = "./editor.js"; // the edits feature's module (optional)
-      module = await import(url);
-    } catch {
-      this.host.toasts.info("The editor is not available in this version.");
-      return;
-    }
+    if (this.state.mode === "gallery") return;
+    const { mountEditor } = await import("./editor.js");
     const slot = el("div", { className: "holaf-iv-editor-slot", testid: "holaf-editor-slot" });
-    this.info.element.appendChild(slot);
+    this.info.element.prepend(slot);
     this.root.classList.add("holaf-iv-editing");
     this._editorSlot = slot;
-    this._editor = module.mountEditor(slot, {
+    this._editor = mountEditor(slot, {
       host: this.host,
-      getPreviewTargets: () => [this.zoomStage.media, this.fullStage.media].filter(Boolean),
+      getPreviewTargets: () => /** @type {Array<HTMLImageElement | HTMLVideoElement>} */ (
+        [this.zoomStage.media, this.fullStage.media].filter((m) => m && !m.classList.contains("holaf-iv-placeholder"))),
       getSelection: () => this.state.selection.list(),
-      onSaved: (path, reply) => {
-        this.thumbs.forget(path);
-        this.list.update(path, { has_edits: !!reply?.has_edits, version: reply?.thumbnail_version ? `${this.list.get(this.list.indexOf(path))?.version || ""}-${reply.thumbnail_version}` : this.list.get(this.list.indexOf(path))?.version });
-        this.gallery.refresh();
-      },
+      onSaved: (path, reply) => this._onEditsChanged(path, reply),
     });
     const item = this.activeItem();
-    if (item) await this._editor?.setImage?.({ path: item.path, kind: item.kind });
+    await this._editor.setImage(item ? { path: item.path, kind: item.kind } : null);
+  }
+
+  /**
+   * Edits of a file were saved or reset (here or in another tab): new thumbnail, edit badge.
+   * @param {string | undefined} path
+   * @param {{has_edits?: boolean, thumbnail_version?: any, hash?: any} | null | undefined} reply
+   */
+  _onEditsChanged(path, reply) {
+    if (!path) return;
+    this.thumbs.noteEdit(path, reply?.thumbnail_version ?? reply?.hash);
+    if (typeof reply?.has_edits === "boolean") this.list.update(path, { has_edits: reply.has_edits });
+    this.gallery.refresh();
   }
 
   _closeEditor() {
