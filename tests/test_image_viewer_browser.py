@@ -122,6 +122,7 @@ def open_viewer(context, server, *, path: str = "/", reset: bool = True):
     page = context.new_page()
     # an unreadable file's thumbnail answers 422 by design (the tile shows the reason)
     problems = PageProblems(page, ignore=["status of 422"])
+    page.on("response", lambda r: problems.items.append(f"HTTP {r.status} {r.url}") if r.status == 404 else None)
     page.goto(server.url(path))
     page.locator("html[data-holaf-ready]").wait_for(state="attached", timeout=15000)
     page.locator('[data-testid="holaf-tile"]').first.wait_for(timeout=15000)
@@ -373,6 +374,20 @@ def test_clicks_shift_ranges_ctrl_toggles_ctrl_a_and_the_rubber_band_select_the_
     page.mouse.up()
     expected = {order[r * columns + c] for r in range(3) for c in range(2)}
     poll(lambda: selected_paths(page), lambda v: v == expected, message="rubber band")
+    # two selected images: A/B compare with a slider split, Esc back to the gallery
+    tile(page, order[2]).click()
+    tile(page, order[4]).click(modifiers=["Control"])
+    page.locator('[data-testid="holaf-action-compare"]').click()
+    compare = page.locator('[data-testid="holaf-zoom"] [data-testid="holaf-compare"]')
+    compare.wait_for()
+    for hook in ("holaf-compare-a", "holaf-compare-b"):
+        poll(lambda: compare.locator(f'[data-testid="{hook}"]').evaluate("i => i.complete && i.naturalWidth > 0"), message=f"{hook} loaded")
+    box = compare.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.25, box["y"] + box["height"] / 2)
+    clip = compare.locator('[data-testid="holaf-compare-b"]').evaluate("i => i.style.clipPath")
+    assert clip.startswith("inset(0px 0px 0px 2") or clip.startswith("inset(0 0 0 2"), clip
+    page.keyboard.press("Escape")
+    page.locator('[data-testid="holaf-zoom"]').wait_for(state="hidden")
     problems.assert_none()
     page.close()
 
@@ -399,6 +414,13 @@ def test_the_info_pane_shows_the_parsed_prompt_and_parameters_of_a_known_file(vi
          lambda rows: [r["path"] for r in rows] == [KNOWN], message="rating saved")
     info.locator('[data-testid="holaf-rating-star"][data-value="5"]').click()
     poll(lambda: api_total(corpus_server, {"min_rating": 5}), lambda v: v == 0, message="rating cleared")
+    # a tag typed in the pane reaches the index, and its chip can remove it again
+    tag_input = info.locator('[data-testid="holaf-info-tag-input"]')
+    tag_input.fill("Sunset")
+    tag_input.press("Enter")
+    poll(lambda: api_paths(corpus_server, {"tags": ["sunset"]}), lambda v: v == [KNOWN], message="tag saved")
+    info.locator('[data-testid="holaf-info-tag"][data-tag="sunset"] button').click()
+    poll(lambda: api_total(corpus_server, {"tags": ["sunset"]}), lambda v: v == 0, message="tag removed")
     problems.assert_none()
     page.close()
 
@@ -410,7 +432,11 @@ def test_load_workflow_hands_the_files_workflow_to_the_comfyui_tab_over_the_brid
     # this page plays the ComfyUI tab: it answers LOAD_WORKFLOW like holaf_main.js does
     comfy_tab.evaluate("""() => import(window.holafApp.host.jsBase + 'common/bridge.js').then((m) => {
         window.__received = [];
-        m.serveBridge({ LOAD_WORKFLOW: (payload) => { window.__received.push(payload); return { loaded: true }; } });
+        window.__queued = [];
+        m.serveBridge({
+            LOAD_WORKFLOW: (payload) => { window.__received.push(payload); return { loaded: true }; },
+            QUEUE_PROMPT: (payload) => { window.__queued.push(payload); return { prompt_id: "p1" }; },
+        });
     })""")
     page, problems = open_viewer(viewer_context, corpus_server, reset=False)
     tile(page, KNOWN).click()
@@ -424,6 +450,12 @@ def test_load_workflow_hands_the_files_workflow_to_the_comfyui_tab_over_the_brid
     assert received[0]["newTab"] is False
     assert received[0]["name"] == "koi_00001_.png"
     poll(lambda: page.locator('[data-testid="holaf-toast"]').all_inner_texts(), lambda v: any("loaded" in t for t in v), message="success toast")
+    # "Queue again" sends the stored API graph, with the workflow, to the same tab
+    page.locator('[data-testid="holaf-queue-prompt"]').click()
+    queued = poll(lambda: comfy_tab.evaluate("window.__queued"), lambda v: len(v) == 1, message="prompt queued")
+    meta = corpus_server.get_json(f"/holaf/images/metadata?path={KNOWN}")
+    assert queued[0]["output"] == meta["prompt"]
+    assert queued[0]["workflow"] == expected
     problems.assert_none()
     page.close()
     comfy_tab.close()
@@ -435,7 +467,6 @@ def test_the_dom_stays_bounded_while_scrolling_twelve_thousand_images(playwright
     output = work / "output"
     folder = output / "batch"
     folder.mkdir(parents=True)
-    data = (Path(__file__).parent / "js").exists() and None
     import io
     from PIL import Image
 
@@ -466,7 +497,21 @@ def test_the_dom_stays_bounded_while_scrolling_twelve_thousand_images(playwright
         # at the very end the last image is on screen, matching the API's last row
         gallery.evaluate("g => { g.scrollTop = g.scrollHeight; }")
         last = server.post_json("/holaf/images/list", {"limit": 1, "offset": count - 1})[1]["images"][0]["path"]
+        assert last == "batch/img_00000.png"
         poll(lambda: tile(page, last).count(), lambda n: n == 1, message="last tile rendered")
+        # far down the list a new file does not move the view: a pill counts it, a click shows it
+        gallery.evaluate("g => { g.scrollTop = (g.scrollHeight - g.clientHeight) / 2; }")
+        time.sleep(0.3)
+        middle_before = tile_paths(page)
+        (folder / "zz_new.png").write_bytes(data)
+        pill = page.locator('[data-testid="holaf-new-pill"]')
+        poll(lambda: pill.is_visible() and pill.inner_text(), lambda v: v == "↑ 1 new image", timeout=15, message="new-images pill")
+        assert tile_paths(page) == middle_before, "the tiles on screen did not move"
+        wait_count(page, count + 1)
+        pill.click()
+        poll(lambda: tile_paths(page)[:1], lambda v: v == ["batch/zz_new.png"], message="the new image at the top")
+        assert not pill.is_visible()
+        page.keyboard.press("End")
         page.keyboard.press("Home")
         poll(lambda: gallery.evaluate("g => g.scrollTop"), lambda v: v == 0, message="Home goes back to the top")
         problems.assert_none()
@@ -507,10 +552,26 @@ def test_delete_moves_a_file_to_the_trashcan_and_restore_brings_it_back_through_
     page.locator('[data-testid="holaf-action-restore"]').click()
     poll(lambda: (out / "shot_03.png").exists() and not (out / "trashcan" / "shot_03.png").exists(), message="file restored")
     wait_count(page, 0, "trashcan empty again")
+    # a refused restore (something new took the original place) puts the tile back with the reason
     page.locator('[data-testid="holaf-trashcan-toggle"]').uncheck()
     wait_count(page, 6)
-    tile(page, "shot_03.png").wait_for()
+    tile(page, "shot_03.png").click()
+    page.keyboard.press("Delete")
+    page.locator('[data-testid="holaf-dialog-confirm"]').click()
+    poll(lambda: (out / "trashcan" / "shot_03.png").exists(), message="trashed again")
+    write_png(out / "shot_03.png", size=(8, 8), color=(0, 0, 0))
+    page.locator('[data-testid="holaf-trashcan-toggle"]').check()
+    tile(page, "trashcan/shot_03.png").click()
+    page.locator('[data-testid="holaf-action-restore"]').click()
+    poll(lambda: page.locator('[data-testid="holaf-toast"][data-type="error"]').all_inner_texts(), lambda v: any("shot_03.png" in t for t in v), message="refusal explained")
+    tile(page, "trashcan/shot_03.png").wait_for()
+    assert (out / "trashcan" / "shot_03.png").exists()
+    (out / "shot_03.png").unlink()
+    poll(lambda: api_paths(small_server, {}), lambda v: "shot_03.png" not in v, message="the index saw it go")
+    page.locator('[data-testid="holaf-trashcan-toggle"]').uncheck()
+    poll(lambda: tile(page, "shot_03.png").count(), lambda n: n == 0, message="gone from the gallery")
     # in the zoom view Delete trashes the image on screen and moves on to its neighbour
+    wait_count(page, 5)
     order = api_paths(small_server, {})
     tile(page, order[2]).dblclick()
     zoom = page.locator('[data-testid="holaf-zoom"]')

@@ -200,14 +200,15 @@ export class LiveUpdater extends Eventable {
     if (above === null) {
       // more arrived than the probe holds (or the first image moved): keep the view, count from the totals
       const shift = serverTotal === null ? list.offsetShift : Math.max(0, serverTotal - list.length);
-      this._setPending(this.pending + Math.max(0, shift - list.offsetShift));
+      const arrived = Math.max(0, shift - list.offsetShift);
       list.reload({ offsetShift: shift });
+      this._setPending(this.pending + arrived);
       list.ensure(view.start, view.end);
       return;
     }
     const arrived = above - list.offsetShift;
-    if (arrived > 0) this._setPending(this.pending + arrived);
     list.offsetShift = above;
+    if (arrived > 0) this._setPending(this.pending + arrived);
     if (serverTotal !== null && serverTotal - above !== list.length) {
       // something also changed further down: re-read the loaded pages in place
       list.reload({ offsetShift: above });

@@ -298,7 +298,10 @@ export class ImageViewer extends Eventable {
       view: () => ({ atTop: gallery.isAtTop(), sort: state.filters.sort, trashcan: state.filters.trashcan, ...gallery.range() }),
     });
     pool.track(() => this.live.destroy());
-    pool.track(this.live.on("pending", (e) => this._showPill(e.detail.count)));
+    pool.track(this.live.on("pending", (e) => {
+      this._showPill(e.detail.count);
+      this._updateCount();
+    }));
     pool.track(this.live.on("fresh", (e) => {
       for (const path of e.detail.paths) this._fresh.add(path);
       setTimeout(() => {
@@ -439,9 +442,11 @@ export class ImageViewer extends Eventable {
 
   _updateCount() {
     const r = this.list.lastResponse;
+    // images that arrived above a scrolled-down view are not in the list yet, but they match
+    const shown = this.list.total === null ? null : this.list.total + this.list.offsetShift;
     this.status.setCounts({
-      shown: this.list.total,
-      total: this.state.filters.trashcan ? null : (typeof r?.total_db_count === "number" ? Math.max(r.total_db_count, this.list.total ?? 0) : this.list.total),
+      shown,
+      total: this.state.filters.trashcan ? null : (typeof r?.total_db_count === "number" ? Math.max(r.total_db_count, shown ?? 0) : shown),
       trashcan: this.state.filters.trashcan,
     });
   }
