@@ -144,6 +144,17 @@ def tile_paths(page) -> list[str]:
         "els => els.map(e => [Number(e.dataset.index), e.dataset.path]).sort((a, b) => a[0] - b[0]).map(x => x[1])")
 
 
+def thumbnails_missing(page) -> list[str]:
+    """Loaded tiles on screen whose thumbnail is not shown (broken files excepted)."""
+    return page.locator('[data-testid="holaf-tile"]').evaluate_all("""els => {
+        const view = document.querySelector('[data-testid=holaf-gallery]').getBoundingClientRect();
+        return els.filter(e => { const r = e.getBoundingClientRect(); return r.bottom > view.top && r.top < view.bottom; })
+          .filter(e => !e.classList.contains('holaf-iv-broken-tile'))
+          .filter(e => { const img = e.querySelector('img'); return !(img && img.complete && img.naturalWidth > 0); })
+          .map(e => e.dataset.path);
+    }""")
+
+
 def tile(page, path: str):
     return page.locator(f'[data-testid="holaf-tile"][data-path="{path}"]')
 
@@ -161,6 +172,7 @@ def test_a_fresh_install_shows_every_image_with_the_count_and_order_of_the_api(v
     assert page.locator('[data-testid="holaf-count"]').inner_text() == f"Showing {total} of {total}"
     first = api_paths(corpus_server, {"sort": "newest"}, limit=12)
     poll(lambda: tile_paths(page)[:12], lambda v: v == first, message="first tiles in API order")
+    poll(lambda: thumbnails_missing(page), lambda v: v == [], timeout=15, message="every visible tile shows its thumbnail")
     # the unreadable file shows a broken tile with its reason on hover
     broken = tile(page, "broken_00001_.png")
     poll(lambda: broken.get_attribute("class") or "", lambda c: "holaf-iv-broken-tile" in c, timeout=15, message="broken tile")
@@ -176,6 +188,7 @@ def apply_and_compare(page, server, body: dict, action, label: str) -> int:
     if expected:
         expected_first = api_paths(server, body, limit=1)[0]
         poll(lambda: tile_paths(page)[:1], lambda v: v == [expected_first], message=f"{label}: first tile")
+        poll(lambda: thumbnails_missing(page), lambda v: v == [], timeout=15, message=f"{label}: every visible tile shows its thumbnail")
     return expected
 
 

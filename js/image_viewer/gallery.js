@@ -83,6 +83,9 @@ export class GalleryGrid extends Eventable {
     this.layout = computeLayout({ width: 1, viewportHeight: 1, tileSize: this.state.tileSize, count: 0 });
     this._frame = 0;
     this._settleTimer = /** @type {any} */ (null);
+    /** Painted tiles wait for a thumbnail request. */
+    this._needsThumbs = false;
+    this._inSettle = false;
     this._lastScroll = 0;
     this._lastPriority = "";
     this._hoverTimer = /** @type {any} */ (null);
@@ -234,6 +237,10 @@ export class GalleryGrid extends Eventable {
       this._paint(tile, layout, scrollTop);
     }
     if (range.end > range.start) this.list.ensure(range.start, range.end);
+    // not scrolling: tiles painted now get their thumbnails at once (scrolling waits to settle)
+    if (this._needsThumbs && !this._inSettle && !this._settleTimer && performance.now() - this._lastScroll >= SETTLE_MS) {
+      this._settleTimer = setTimeout(() => this._settled(), 0);
+    }
     this.dispatch("scrolled", { atTop: this.isAtTop(), range });
   }
 
@@ -336,6 +343,7 @@ export class GalleryGrid extends Eventable {
     if (tile.thumbKey === key && (tile.img.getAttribute("src") || tile.cancel)) return;
     const known = this.thumbs.peek(item);
     if (!known && !request) {
+      this._needsThumbs = true;
       if (tile.thumbKey !== key) {
         tile.cancel?.();
         tile.cancel = null;
@@ -373,6 +381,15 @@ export class GalleryGrid extends Eventable {
 
   /** Scrolling stopped: prioritize and request the thumbnails of what is on screen. */
   _settled() {
+    this._settleTimer = null;
+    if (this._frame) {
+      // a render is due: paint first so the tiles know their items
+      cancelAnimationFrame(this._frame);
+      this._frame = 0;
+      this._inSettle = true;
+      try { this.render(); } finally { this._inSettle = false; }
+    }
+    this._needsThumbs = false;
     const range = this.range();
     const tiles = [...this._tiles.values()].filter((t) => t.item).sort((a, b) => a.index - b.index);
     const visible = tiles.filter((t) => t.index >= range.firstVisible && t.index <= range.lastVisible);
