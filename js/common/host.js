@@ -161,15 +161,22 @@ export function createComfyHost(app, api, options = {}) {
 }
 
 /**
- * `app.loadGraphData` with a tab name; frontends open it as a workflow tab.
+ * `app.loadGraphData`. Frontends with workflow tabs open a new (temporary) workflow tab
+ * for a name or `null`; handing them the active workflow object instead reloads that tab
+ * in place. So `newTab` opens a tab named `name`; otherwise the current tab is replaced
+ * (when the frontend exposes its workflow store; older ones simply load the graph).
  * @param {any} app
  * @param {object} workflow
  * @param {{newTab?: boolean, name?: string}} [options]
  */
 export async function loadWorkflowInComfy(app, workflow, options = {}) {
   if (!workflow || typeof workflow !== "object") throw new TypeError("workflow must be an object");
-  const name = options.name || (options.newTab ? "Holaf workflow" : null);
-  await app.loadGraphData(workflow, true, true, name);
+  if (options.newTab) {
+    await app.loadGraphData(workflow, true, true, options.name || "Holaf workflow");
+    return;
+  }
+  const active = app.extensionManager?.workflow?.activeWorkflow;
+  await app.loadGraphData(workflow, true, true, active && typeof active === "object" ? active : options.name || null);
 }
 
 /**
