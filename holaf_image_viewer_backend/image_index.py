@@ -23,7 +23,7 @@ SECTION = "ImageViewer"
 SETTINGS = [
     Setting(SECTION, "watch_mode", "choice", "auto",
             "Live updates: 'auto' uses file-system events and falls back to polling folders when the system "
-            "limit on watches is reached; 'inotify' prefers events; 'poll' always polls folders. Restart to apply.",
+            "limit on watches is reached; 'inotify' prefers events; 'poll' always polls folders; 'off' disables live updates. Restart to apply.",
             choices=WATCH_MODES),
     Setting(SECTION, "poll_interval_s", "float", 1.0,
             "Seconds between folder polls when polling (new files appear within about twice this). Restart to apply.",

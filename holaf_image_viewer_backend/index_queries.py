@@ -27,10 +27,28 @@ def cached_count(conn: sqlite3.Connection, index, q: logic.ListQuery) -> int:
     return value
 
 
+def cached_subquery_size(conn: sqlite3.Connection, index, q: logic.ListQuery) -> int | None:
+    if not (q.search or q.lora or q.tags):
+        return None
+    key = (index.generation, "sub", q.search, q.search_scopes, q.lora, q.tags)
+    cache = index.count_cache
+    if key not in cache:
+        if len(cache) >= COUNT_CACHE_LIMIT:
+            cache.clear()
+        cache[key] = store.subquery_size(conn, q)
+    return cache[key]
+
+
 def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
     token = index.change_token
-    items, last_key, last_id = store.list_page(conn, q)
-    total = cached_count(conn, index, q) if q.include_total else None
+    sub_size = cached_subquery_size(conn, index, q)
+    items, last_key, last_id = store.list_page(conn, q, sub_size=sub_size)
+    if not q.include_total:
+        total = None
+    elif q.cursor is None and not q.offset and len(items) < q.limit:
+        total = len(items)  # the whole result fits in this page: no count needed
+    else:
+        total = cached_count(conn, index, q)
     unfiltered = q if q.is_unfiltered else logic.ListQuery(trashcan=q.trashcan)
     total_all = cached_count(conn, index, unfiltered)
     next_cursor = logic.encode_cursor(q, last_key, last_id) if len(items) == q.limit and last_id is not None else None

@@ -51,6 +51,7 @@ class ScanTicket:
     full: bool = True
     force: bool = False
     reason: str = "manual"
+    started: bool = False
     done: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
 
 
@@ -92,12 +93,12 @@ class IndexService:
         self._young: dict[str, tuple[tuple[int, int], float]] = {}
         self._pool: ExtractionPool | None = None
         self._pending_metadata = False
-        self._tag_cache: dict[str, int] = {}
+        self._applied_total = 0
+        self._paths: dict[int, str] = {}  # id → path of the rows whose metadata is being read
         self._changes = {"added": [], "removed": [], "updated": 0, "n_added": 0, "n_removed": 0}
         self._first_change: float | None = None
         self._last_publish = 0.0
         self.count_cache: dict[tuple, int] = {}
-        self.on_idle: list[Callable[[], None]] = []
 
     # ================================================================== public API (any thread)
     @property
@@ -139,8 +140,8 @@ class IndexService:
         """Queue a full reconcile (``force``: read every file's metadata again)."""
         with self._lock:
             for ticket in self._tickets:
-                if ticket.force == force:
-                    return ticket  # one already queued does the same work
+                if ticket.force == force and not ticket.started:
+                    return ticket  # one already queued (not started yet) does the same work
             ticket = ScanTicket(force=force, reason=reason)
             self._tickets.append(ticket)
         self._wake.set()
@@ -229,6 +230,7 @@ class IndexService:
 
     # ------------------------------------------------------------------ full scan
     def _run_scan(self, ticket: ScanTicket) -> None:
+        ticket.started = True
         started = time.time()
         t0 = time.perf_counter()
         status = self.status
@@ -298,7 +300,7 @@ class IndexService:
                 store.mark_changed(conn, work["changes"])
             if work["flags"]:
                 store.set_edit_flags(conn, work["flags"])
-            for image_id, new_path in work["moves"]:
+            for image_id, new_path, _old in work["moves"]:
                 store.move_row(conn, image_id, new_path)
             if work["deletes"]:
                 store.delete_ids(conn, [d[0] for d in work["deletes"]])
@@ -342,6 +344,8 @@ class IndexService:
         status = self.status
         was_scanning = status.state == "scanning"
         rounds = 0
+        started = time.perf_counter()
+        applied_before = self._applied_total
         while not self._stop.is_set():
             self._pending_metadata = False
             pending = self.db.read_sync(store.pending_metadata)
@@ -351,6 +355,7 @@ class IndexService:
             if rounds > 5:
                 log.warning("%d files keep changing while their metadata is read; trying again later", len(pending))
                 break
+            self._paths = dict(pending)
             if len(pending) <= INLINE_LIMIT:
                 self._apply(self._extract_inline(pending))
                 continue
@@ -363,7 +368,8 @@ class IndexService:
             status.state, status.phase, status.finished_at = "idle", None, time.time()
             status.done = status.found
         if result is not None:
-            result["metadata_seconds"] = round(time.time() - (status.started_at or time.time()), 3)
+            result["metadata_seconds"] = round(time.perf_counter() - started, 3)
+            result["metadata_read"] = self._applied_total - applied_before
 
     def _extract_inline(self, items: list[tuple[int, str]]) -> list:
         out = []
@@ -404,7 +410,9 @@ class IndexService:
         if not results:
             return
         now = time.time()
-        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, self._tag_cache))
+        paths = self._paths
+        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, paths))
+        self._applied_total += len(outcome["applied"])
         if outcome["retry"]:
             self._pending_metadata = True
         if self.status.state == "scanning":

@@ -321,38 +321,47 @@ def parse_list_query(body: dict) -> ListQuery:
 
 
 # --------------------------------------------------------------------------- ordering and cursors
-#: Random order: a cheap integer hash of (id XOR seed); stable for one seed, different per seed.
-RANDOM_KEY_SQL = "(((images.id # :seed) * 2654435761) % 4294967291)"
+RAND_SPAN = 1 << 62  # rand_key is drawn in [0, 2**62)
 
 _ORDER = {
-    # sort: (key expression, direction, python type of the key)
-    "newest": ("images.mtime_ns", "DESC", int),
-    "oldest": ("images.mtime_ns", "ASC", int),
-    "name": ("images.name", "ASC", str),
-    "size": ("images.size", "DESC", int),
-    "random": (RANDOM_KEY_SQL, "ASC", int),
+    # sort: (key column, direction, python type of the key, index that walks it)
+    "newest": ("images.mtime_ns", "DESC", int, "idx_images_mtime"),
+    "oldest": ("images.mtime_ns", "ASC", int, "idx_images_mtime"),
+    "name": ("images.name", "ASC", str, "idx_images_name"),
+    "size": ("images.size", "DESC", int, "idx_images_size"),
+    "random": ("images.rand_key", "ASC", int, "idx_images_rand"),
 }
 
 
 def order_by_sql(sort: str) -> str:
-    expr, direction, _ = _ORDER[sort]
-    return f"ORDER BY {_sql_key(expr)} {direction}, images.id {direction}"
-
-
-def _sql_key(expr: str) -> str:
-    # SQLite has no XOR operator: (a | b) - (a & b) is the same thing.
-    return expr.replace("(images.id # :seed)", "((images.id | :seed) - (images.id & :seed))")
+    column, direction, _, _ = _ORDER[sort]
+    return f"ORDER BY {column} {direction}, images.id {direction}"
 
 
 def key_select_sql(sort: str) -> str:
-    return _sql_key(_ORDER[sort][0])
+    return _ORDER[sort][0]
 
 
-def keyset_condition(sort: str) -> str:
-    """Rows strictly after the cursor (value, id) in this sort's order."""
-    expr, direction, _ = _ORDER[sort]
+def sort_index(sort: str) -> str:
+    return _ORDER[sort][3]
+
+
+def keyset_condition(sort: str, key_param: str = "cursor_key", id_param: str = "cursor_id") -> str:
+    """Rows strictly after (key, id) in this sort's order (a seek on the sort's index)."""
+    column, direction, _, _ = _ORDER[sort]
     op = "<" if direction == "DESC" else ">"
-    return f"({_sql_key(expr)}, images.id) {op} (:cursor_key, :cursor_id)"
+    return f"({column}, images.id) {op} (:{key_param}, :{id_param})"
+
+
+def random_start(seed: int) -> int:
+    """Where the seeded shuffle starts in ``rand_key`` space (well spread for nearby seeds)."""
+    digest = hashlib.blake2b(str(seed).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % RAND_SPAN
+
+
+def rotated_key(rand_key: int, start: int) -> int:
+    """Position of a row in the shuffle that starts at ``start`` and wraps around."""
+    return (rand_key - start) % RAND_SPAN
 
 
 def encode_cursor(q: ListQuery, key: Any, row_id: int) -> str:
@@ -375,6 +384,8 @@ def decode_cursor(token: Any, q: ListQuery) -> dict:
         raise QueryError("'cursor' belongs to another filter or sort; start again without it")
     key, row_id = data.get("k"), data.get("i")
     expected = _ORDER[q.sort][2]
+    if q.sort == "random" and isinstance(key, int) and not 0 <= key < RAND_SPAN:
+        raise QueryError("'cursor' is not a valid page token")
     if isinstance(row_id, bool) or not isinstance(row_id, int) or isinstance(key, bool) or not isinstance(key, expected):
         raise QueryError("'cursor' is not a valid page token")
     return {"key": key, "id": row_id}
@@ -445,7 +456,9 @@ def build_where(q: ListQuery) -> tuple[str, dict]:
             params["fp"] = q.folder_prefix
             params["fp_lo"] = q.folder_prefix + "/"
             params["fp_hi"] = q.folder_prefix + "0"  # '0' sorts right after '/'
-            clauses.append("(images.folder = :fp OR (images.folder >= :fp_lo AND images.folder < :fp_hi))")
+            # one index range, then the exact test ("a/b" or "a/b/…", not "a/b-c")
+            clauses.append("images.folder >= :fp AND images.folder < :fp_hi "
+                           "AND (images.folder = :fp OR images.folder >= :fp_lo)")
     if q.formats:
         clauses.append(f"images.format IN ({_in_list('fmt', q.formats, params)})")
     if q.kinds:
@@ -486,8 +499,6 @@ def build_where(q: ListQuery) -> tuple[str, dict]:
         else:
             params["match"] = match
             clauses.append("images.id IN (SELECT rowid FROM image_fts WHERE image_fts MATCH :match)")
-    if q.sort == "random":
-        params["seed"] = q.seed
     return " AND ".join(clauses), params
 
 

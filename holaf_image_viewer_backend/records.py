@@ -1,19 +1,16 @@
 """Turning one file into the values the index stores (runs inside extraction workers).
 
 :func:`extract_record` calls the metadata library and flattens its ``MediaInfo``
-into plain values: the short columns of ``images``, the texts for full-text
-search, and the compressed raw JSON for ``image_meta``. Doing the JSON encoding
-and compression here keeps that CPU work in the worker processes, so the
-database writer only copies bytes.
+into plain values: the short columns of ``images`` and the texts for full-text
+search. Everything here runs in the worker processes, so the database writer
+only copies a few short values per file.
 
 A file that cannot be read never raises: the record carries ``error`` (the
 reason) and the row is stored with it, so it is not retried until it changes.
 """
 from __future__ import annotations
 
-import json
 import os
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -61,19 +58,15 @@ def _float_or_none(value: Any) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _compress_json(value: Any) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):
-        return None
-    return zlib.compress(text.encode("utf-8"), 1)
-
-
 def error_record(message: str) -> dict:
     """What is stored for a file nobody could read (e.g. it crashed the reader)."""
     return {"error": message[:MAX_ERROR], "missing": False}
+
+
+def read_info(root: str, rel: str, *, ffprobe: str | None):
+    """The library's full ``MediaInfo`` for one file (the metadata route uses it)."""
+    return _metadata().extract_metadata(Path(os.path.join(root, *rel.split("/"))), ffprobe=ffprobe,
+                                        read_sidecars=True)
 
 
 def extract_record(root: str, rel: str, *, ffprobe: str | None) -> tuple[int, int, dict]:
@@ -92,35 +85,20 @@ def extract_record(root: str, rel: str, *, ffprobe: str | None) -> tuple[int, in
 
 
 def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
-    """Flatten a ``MediaInfo`` (see the metadata package) into storable values."""
+    """Flatten a ``MediaInfo`` (see the metadata package) into the values the index stores."""
     params = info.params
     loras = []
     for lora in getattr(params, "loras", None) or []:
         name = lora.get("name") if isinstance(lora, dict) else None
         if isinstance(name, str) and name.strip():
             loras.append(name.strip()[:300])
-    loras = list(dict.fromkeys(loras))
     try:
         workflow_text = _metadata().workflow_search_text(info.workflow, info.prompt) or ""
     except Exception:
         workflow_text = ""
     positive = (getattr(params, "positive", None) or "")[:MAX_PROMPT_TEXT]
-    negative = (getattr(params, "negative", None) or "")[:MAX_PROMPT_TEXT]
-    model = _short(getattr(params, "model", None))
-    try:
-        params_dict = params.to_dict()
-    except Exception:
-        params_dict = {}
-    extra = {
-        "generator": getattr(info, "generator", None),
-        "companion_png": getattr(info, "companion_png", None),
-        "extension_mismatch": bool(getattr(info, "extension_mismatch", False)),
-        "frame_count": getattr(info, "frame_count", None),
-        "warnings": list(getattr(info, "warnings", None) or [])[:20],
-    }
-    tags = [str(t).strip().lower()[:200] for t in (getattr(info, "tags", None) or []) if str(t).strip()]
-    sources = dict(getattr(info, "sources", None) or {})
     error = getattr(info, "error", None)
+    tags = [str(t).strip().lower()[:200] for t in (getattr(info, "tags", None) or []) if str(t).strip()]
     return {
         "missing": False,
         "kind": info.kind if info.kind in logic.KINDS else None,
@@ -133,22 +111,16 @@ def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
         "has_audio": 1 if info.has_audio else 0,
         "has_workflow": 1 if info.workflow else 0,
         "has_prompt": 1 if (info.prompt or info.parameters or positive) else 0,
-        "model": model,
+        "model": _short(getattr(params, "model", None)),
         "sampler": _short(getattr(params, "sampler", None), 100),
         "seed": _int_or_none(getattr(params, "seed", None)),
         "steps": _int_or_none(getattr(params, "steps", None)),
         "cfg": _float_or_none(getattr(params, "cfg", None)),
         "error": _short(error, MAX_ERROR) if error else None,
         "positive": positive,
-        "negative": negative,
-        "loras": loras,
+        "negative": (getattr(params, "negative", None) or "")[:MAX_PROMPT_TEXT],
+        "loras": list(dict.fromkeys(loras)),
         "workflow_text": workflow_text[:MAX_WORKFLOW_TEXT],
-        "prompt_z": _compress_json(info.prompt),
-        "workflow_z": _compress_json(info.workflow),
-        "parameters": info.parameters if isinstance(info.parameters, str) else None,
-        "params_json": json.dumps(params_dict, ensure_ascii=False, default=str),
-        "sources_json": json.dumps(sources, ensure_ascii=False, default=str),
-        "extra_json": json.dumps(extra, ensure_ascii=False, default=str),
         # Tags/rating from an .xmp sidecar replace the stored ones; without a sidecar the
         # index keeps what users set through the API.
         "tags": list(dict.fromkeys(tags)) if xmp_present else None,
@@ -156,10 +128,3 @@ def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
     }
 
 
-def decompress_json(blob: bytes | None) -> Any:
-    if not blob:
-        return None
-    try:
-        return json.loads(zlib.decompress(blob).decode("utf-8"))
-    except (zlib.error, ValueError, UnicodeDecodeError):
-        return None

@@ -218,15 +218,21 @@ class Walker:
             except OSError:
                 continue
             if is_dir:
+                if not _valid_text(name):
+                    stats.skipped_bad_names += 1
+                    continue
                 subdirs.append(name)
                 if name == logic.EDIT_DIR:
                     has_edit_subdir = True
                 continue
             stats.files_seen += 1
+            ext = logic.ext_of(name)
+            if ext not in self.extensions and entry.is_symlink():
+                stats.skipped_symlinks += 1  # a linked folder (never followed) or a linked non-media file
+                continue
             if not _valid_text(name):
                 stats.skipped_bad_names += 1
                 continue
-            ext = logic.ext_of(name)
             if ext in self.extensions:
                 if logic.is_temp_name(name):
                     stats.skipped_temp += 1
@@ -268,16 +274,7 @@ class Walker:
             side = sidecars.get(stem)
             facts.append((prefix + name, st.st_size, st.st_mtime_ns,
                           logic.sidecar_signature(side) if side else 0, 1 if stem in edited else 0))
-        children = []
-        for name in subdirs:
-            child_abs = os.path.join(abs_dir, name)
-            try:
-                if os.path.islink(child_abs):
-                    stats.skipped_symlinks += 1
-                    continue
-            except OSError:
-                continue
-            children.append((name, stems_here if name == logic.EDIT_DIR else frozenset()))
+        children = [(name, stems_here if name == logic.EDIT_DIR else frozenset()) for name in subdirs]
         return facts, children
 
     @staticmethod

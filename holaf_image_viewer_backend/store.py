@@ -10,7 +10,6 @@ new metadata is read).
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from typing import Any, Iterable, Sequence
@@ -18,7 +17,6 @@ from typing import Any, Iterable, Sequence
 from . import logic
 from .metadata import media_kind
 from .metadata.media_types import format_for_extension
-from .records import decompress_json
 
 CHUNK = 500  # SQLite variable limit is 32766 here, but big IN lists plan worse
 
@@ -177,10 +175,11 @@ _APPLY = (
 
 
 def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, int, dict]], now: float,
-                   tag_cache: dict[str, int] | None = None) -> dict:
+                   paths: dict[int, str] | None = None, tag_cache: dict[str, int] | None = None) -> dict:
     """Store extraction results. Returns ``{"applied": [ids], "removed": [paths], "retry": n}``.
 
-    A result is applied only if the row still waits for metadata with the stat the
+    ``paths`` (id → relative path of the rows read) spares a lookup per row. A
+    result is applied only if the row still waits for metadata with the stat the
     worker saw. If the file changed meanwhile, the row adopts the newer stat and
     stays pending (read again next round); if it vanished, the row goes.
     """
@@ -188,7 +187,7 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
     applied: list[int] = []
     removed_ids: list[int] = []
     retry = 0
-    fts_rows, meta_rows, lora_rows = [], [], []
+    fts_rows, lora_rows = [], []
     for image_id, size, mtime_ns, record in results:
         if record.get("missing"):
             removed_ids.append(image_id)
@@ -208,12 +207,14 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
             retry += cur.rowcount
             continue
         applied.append(image_id)
-        row = conn.execute("SELECT name, folder FROM images WHERE id = ?", (image_id,)).fetchone()
+        rel = paths.get(image_id) if paths else None
+        if rel is not None:
+            folder, name, _ = logic.split_path(rel)
+        else:
+            name, folder = conn.execute("SELECT name, folder FROM images WHERE id = ?", (image_id,)).fetchone()
         loras = record.get("loras") or []
-        fts_rows.append((image_id, row[0], row[1], record.get("positive") or "", record.get("negative") or "",
+        fts_rows.append((image_id, name, folder, record.get("positive") or "", record.get("negative") or "",
                          record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
-        meta_rows.append((image_id, record.get("prompt_z"), record.get("workflow_z"), record.get("parameters"),
-                          record.get("params_json"), record.get("sources_json"), record.get("extra_json")))
         lora_rows.extend((image_id, lora) for lora in loras)
         if record.get("tags") is not None:
             _replace_tags(conn, image_id, record["tags"], tag_cache)
@@ -224,8 +225,6 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
         conn.executemany(
             "INSERT INTO image_fts(rowid, name, folder, positive, negative, model, loras, workflow) "
             "VALUES (?,?,?,?,?,?,?,?)", fts_rows)
-        conn.executemany("INSERT OR REPLACE INTO image_meta(image_id, prompt_z, workflow_z, parameters, params_json, "
-                         "sources_json, extra_json) VALUES (?,?,?,?,?,?,?)", meta_rows)
         conn.executemany("DELETE FROM image_loras WHERE image_id = ?", [(i,) for i in applied])
         conn.executemany("INSERT OR IGNORE INTO image_loras(image_id, lora) VALUES (?, ?)", lora_rows)
     removed_paths: list[str] = []
@@ -312,26 +311,107 @@ def row_to_item(row: Sequence) -> dict:
     }
 
 
-def list_page(conn: sqlite3.Connection, q: logic.ListQuery) -> tuple[list[dict], Any, int | None]:
-    """One page: ``(items, key of the last row, id of the last row)``."""
+#: A filter that goes through a sub-select (search, LoRA, tags) matching more rows than this
+#: walks the sort order's index and probes the matches, instead of sorting all matches.
+WALK_THRESHOLD = 2000
+
+
+def subquery_size(conn: sqlite3.Connection, q: logic.ListQuery) -> int | None:
+    """How many rows the most selective sub-select filter matches (None: there is none)."""
+    sizes = []
+    if q.search:
+        match = logic.fts_query(q.search, q.search_scopes)
+        if match is not None:
+            sizes.append(conn.execute("SELECT count(*) FROM image_fts WHERE image_fts MATCH ?", (match,)).fetchone()[0])
+    if q.lora:
+        sizes.append(conn.execute("SELECT count(*) FROM image_loras WHERE lora = ?", (q.lora,)).fetchone()[0])
+    for tag in q.tags:
+        sizes.append(conn.execute("SELECT count(*) FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE t.name = ?",
+                                  (tag,)).fetchone()[0])
+    return min(sizes) if sizes else None
+
+
+def _fetch_items(conn: sqlite3.Connection, keyed: list[tuple[int, Any]]) -> list[dict]:
+    """Full listing rows for ``(id, key)`` pairs, in that order."""
+    if not keyed:
+        return []
+    ids = [k[0] for k in keyed]
+    rows: dict[int, Sequence] = {}
+    for chunk in _chunks(ids):
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT {LIST_COLUMNS} FROM images WHERE images.id IN ({marks})", tuple(chunk)):
+            rows[row[0]] = row
+    return [row_to_item(rows[i]) for i in ids if i in rows]
+
+
+def list_page(conn: sqlite3.Connection, q: logic.ListQuery, *,
+              sub_size: int | None = None) -> tuple[list[dict], Any, int | None]:
+    """One page: ``(items, cursor key of the last row, id of the last row)``.
+
+    The ids and sort keys are found first (an index walk that reads no table row),
+    then the page's rows are fetched by id.
+    """
     where, params = logic.build_where(q)
-    key_sql = logic.key_select_sql(q.sort)
+    hint = f"INDEXED BY {logic.sort_index(q.sort)}" if sub_size is not None and sub_size > WALK_THRESHOLD else ""
     if q.sort == "random":
-        params["seed"] = q.seed
-    if q.cursor is not None:
-        where += " AND " + logic.keyset_condition(q.sort)
-        params["cursor_key"] = q.cursor["key"]
-        params["cursor_id"] = q.cursor["id"]
-    sql = f"SELECT {LIST_COLUMNS}, {key_sql} FROM images WHERE {where} {logic.order_by_sql(q.sort)} LIMIT :limit"
-    params["limit"] = q.limit
-    if q.offset:
-        sql += " OFFSET :offset"
-        params["offset"] = q.offset
-    rows = conn.execute(sql, params).fetchall()
-    items = [row_to_item(r[:-1]) for r in rows]
-    if not rows:
+        keyed = _random_ids(conn, q, where, params, hint)
+    else:
+        key = logic.key_select_sql(q.sort)
+        if q.cursor is not None:
+            where += " AND " + logic.keyset_condition(q.sort)
+            params.update(cursor_key=q.cursor["key"], cursor_id=q.cursor["id"])
+        sql = f"SELECT images.id, {key} FROM images {hint} WHERE {where} {logic.order_by_sql(q.sort)} LIMIT :limit"
+        params["limit"] = q.limit
+        if q.offset:
+            sql += " OFFSET :offset"
+            params["offset"] = q.offset
+        keyed = conn.execute(sql, params).fetchall()
+    items = _fetch_items(conn, keyed)
+    if not keyed:
         return items, None, None
-    return items, rows[-1][-1], rows[-1][0]
+    return items, keyed[-1][1], keyed[-1][0]
+
+
+def _random_ids(conn: sqlite3.Connection, q: logic.ListQuery, where: str, params: dict, hint: str) -> list[tuple]:
+    """The seeded shuffle: walk ``rand_key`` from the seed's start point, then wrap around.
+
+    Rows with ``rand_key >= start`` come first (segment A), then the others (B);
+    the cursor key is the row's rotated position, so paging is a seek either way.
+    """
+    start = logic.random_start(q.seed)
+    span = logic.RAND_SPAN
+    order = "ORDER BY images.rand_key, images.id"
+    base = f"SELECT images.id, images.rand_key FROM images {hint} WHERE {where}"
+    params = dict(params, start=start)
+    want = q.limit
+    out: list[tuple] = []
+    seg_a, seg_b = "images.rand_key >= :start", "images.rand_key < :start"
+    after_a = after_b = None
+    skip_a = skip_b = 0
+    use_a = True
+    if q.cursor is not None:
+        r0, i0 = q.cursor["key"], q.cursor["id"]
+        if r0 < span - start:
+            after_a = (r0 + start, i0)
+        else:
+            after_b, use_a = (r0 + start - span, i0), False
+    elif q.offset:
+        in_a = conn.execute(f"SELECT count(*) FROM images WHERE {where} AND {seg_a}", params).fetchone()[0]
+        if q.offset < in_a:
+            skip_a = q.offset
+        else:
+            skip_b, use_a = q.offset - in_a, False
+    if use_a:
+        cond = seg_a + (" AND (images.rand_key, images.id) > (:ak, :ai)" if after_a else "")
+        extra = {"ak": after_a[0], "ai": after_a[1]} if after_a else {}
+        out += conn.execute(f"{base} AND {cond} {order} LIMIT :n OFFSET :o",
+                            dict(params, **extra, n=want, o=skip_a)).fetchall()
+    if len(out) < want:
+        cond = seg_b + (" AND (images.rand_key, images.id) > (:bk, :bi)" if after_b else "")
+        extra = {"bk": after_b[0], "bi": after_b[1]} if after_b else {}
+        out += conn.execute(f"{base} AND {cond} {order} LIMIT :n OFFSET :o",
+                            dict(params, **extra, n=want - len(out), o=skip_b)).fetchall()
+    return [(image_id, logic.rotated_key(rand_key, start)) for image_id, rand_key in out]
 
 
 def count(conn: sqlite3.Connection, q: logic.ListQuery) -> int:
@@ -380,27 +460,9 @@ def image_row(conn: sqlite3.Connection, path: str) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM images WHERE path = ?", (path,)).fetchone()
 
 
-def metadata_detail(conn: sqlite3.Connection, path: str) -> dict | None:
-    """Full metadata of one indexed file, or None when the path is not in the index."""
+def image_detail(conn: sqlite3.Connection, path: str) -> dict | None:
+    """The stored row of one file and its tags, or None when the path is not indexed."""
     row = image_row(conn, path)
     if row is None:
         return None
-    meta = conn.execute("SELECT * FROM image_meta WHERE image_id = ?", (row["id"],)).fetchone()
-    fts = conn.execute("SELECT positive, negative FROM image_fts WHERE rowid = ?", (row["id"],)).fetchone()
-    tags = tags_of(conn, [row["id"]])[row["id"]]
-    params = json.loads(meta["params_json"]) if meta and meta["params_json"] else {}
-    sources = json.loads(meta["sources_json"]) if meta and meta["sources_json"] else {}
-    extra = json.loads(meta["extra_json"]) if meta and meta["extra_json"] else {}
-    if fts is not None:
-        params.setdefault("positive", fts[0] or None)
-        params.setdefault("negative", fts[1] or None)
-    return {
-        "row": dict(row),
-        "prompt": decompress_json(meta["prompt_z"]) if meta else None,
-        "workflow": decompress_json(meta["workflow_z"]) if meta else None,
-        "parameters_text": meta["parameters"] if meta else None,
-        "params": params,
-        "sources": sources,
-        "extra": extra,
-        "tags": tags,
-    }
+    return {"row": dict(row), "tags": tags_of(conn, [row["id"]])[row["id"]]}

@@ -11,6 +11,7 @@ Two event sources feed the index, chosen by ``[ImageViewer] watch_mode``:
   unlike a full-tree snapshot (watchdog's PollingObserver never finished one on
   32k files in the earlier tool).
 
+``off`` disables live updates (rescans and "Sync database" still work).
 ``auto`` tries the observer and falls back to the poller when it cannot start
 (inotify watch or instance limits: ``ENOSPC``/``EMFILE``, common in Docker) or
 dies later. The :class:`Debouncer` turns bursts of events into one "stable"
@@ -31,7 +32,7 @@ from .scanner import list_dirs
 
 log = logging.getLogger("holaf.images.watch")
 
-WATCH_MODES = ("auto", "inotify", "poll")
+WATCH_MODES = ("auto", "inotify", "poll", "off")
 QUIET_S = 0.4          # no event for this long → check the size
 CLOSED_QUIET_S = 0.1   # after the writer closed the file
 SAFETY_POLL_S = 30.0   # folder poll beside the native observer
@@ -205,6 +206,9 @@ class Watcher:
 
     # -- lifecycle -------------------------------------------------------------------
     def start(self) -> None:
+        if self.requested_mode == "off":
+            self.active_mode = "off"
+            return
         if self.requested_mode in ("auto", "inotify"):
             try:
                 self._start_observer()

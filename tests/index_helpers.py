@@ -63,7 +63,7 @@ def write_png(path: Path, *, size=(32, 24), color=(200, 30, 30), prompt: dict | 
         info.add_text("prompt", json.dumps(prompt))
     if workflow is not None:
         info.add_text("workflow", json.dumps(workflow))
-    Image.new("RGB", size, color).save(path, pnginfo=info)
+    Image.new("RGB", size, color).save(path, "PNG", pnginfo=info)
     if mtime is not None:
         os.utime(path, (mtime, mtime))
     return path
