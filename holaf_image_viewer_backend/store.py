@@ -165,13 +165,15 @@ def move_row(conn: sqlite3.Connection, image_id: int, new_path: str, *, trashed:
     conn.execute("UPDATE image_fts SET name = ?, folder = ? WHERE rowid = ?", (name, folder, image_id))
 
 
-_APPLY = (
-    "UPDATE images SET kind = coalesce(:kind, kind), format = coalesce(:format, format), width = :width, "
-    "height = :height, duration = :duration, fps = :fps, animated = :animated, has_audio = :has_audio, "
-    "has_workflow = :has_workflow, has_prompt = :has_prompt, model = :model, sampler = :sampler, seed = :seed, "
-    "steps = :steps, cfg = :cfg, error = :error, metadata_at = :now "
-    "WHERE id = :id AND metadata_at IS NULL AND size = :size AND mtime_ns = :mtime_ns"
+_APPLY_SET = (
+    "width = :width, height = :height, duration = :duration, fps = :fps, animated = :animated, "
+    "has_audio = :has_audio, has_workflow = :has_workflow, has_prompt = :has_prompt, model = :model, "
+    "sampler = :sampler, seed = :seed, steps = :steps, cfg = :cfg, error = :error, metadata_at = :now"
 )
+_APPLY_WHERE = " WHERE id = :id AND metadata_at IS NULL AND size = :size AND mtime_ns = :mtime_ns"
+# kind/format sit in several indexes: set them only when the content disagrees with the extension.
+_APPLY = "UPDATE images SET " + _APPLY_SET + _APPLY_WHERE
+_APPLY_WITH_TYPE = "UPDATE images SET kind = :kind, format = :format, " + _APPLY_SET + _APPLY_WHERE
 
 
 def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, int, dict]], now: float,
@@ -201,13 +203,16 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
             "model": record.get("model"), "sampler": record.get("sampler"), "seed": record.get("seed"),
             "steps": record.get("steps"), "cfg": record.get("cfg"), "error": record.get("error"),
         }
-        if conn.execute(_APPLY, values).rowcount != 1:
+        rel = paths.get(image_id) if paths else None
+        typed = rel is None or (values["kind"], values["format"]) != (media_kind(rel), format_for_extension(rel))
+        if values["kind"] is None or values["format"] is None:
+            typed = False
+        if conn.execute(_APPLY_WITH_TYPE if typed else _APPLY, values).rowcount != 1:
             cur = conn.execute(
                 "UPDATE images SET size = ?, mtime_ns = ? WHERE id = ? AND metadata_at IS NULL", (size, mtime_ns, image_id))
             retry += cur.rowcount
             continue
         applied.append(image_id)
-        rel = paths.get(image_id) if paths else None
         if rel is not None:
             folder, name, _ = logic.split_path(rel)
         else:
