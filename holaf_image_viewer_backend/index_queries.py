@@ -15,12 +15,12 @@ from . import logic, store
 COUNT_CACHE_LIMIT = 256
 
 
-def cached_count(conn: sqlite3.Connection, index, q: logic.ListQuery) -> int:
+def cached_count(conn: sqlite3.Connection, index, q: logic.ListQuery, sub_size: int | None = None) -> int:
     key = (index.generation, "all", q.trashcan) if q.is_unfiltered else (index.generation, q.filter_signature())
     cache = index.count_cache
     value = cache.get(key)
     if value is None:
-        value = store.count_all(conn, q.trashcan) if q.is_unfiltered else store.count(conn, q)
+        value = store.count_all(conn, q.trashcan) if q.is_unfiltered else store.count(conn, q, sub_size=sub_size)
         if len(cache) >= COUNT_CACHE_LIMIT:
             cache.clear()
         cache[key] = value
@@ -48,7 +48,7 @@ def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
     elif q.cursor is None and not q.offset and len(items) < q.limit:
         total = len(items)  # the whole result fits in this page: no count needed
     else:
-        total = cached_count(conn, index, q)
+        total = cached_count(conn, index, q, sub_size)
     unfiltered = q if q.is_unfiltered else logic.ListQuery(trashcan=q.trashcan)
     total_all = cached_count(conn, index, unfiltered)
     next_cursor = logic.encode_cursor(q, last_key, last_id) if len(items) == q.limit and last_id is not None else None

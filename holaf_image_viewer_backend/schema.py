@@ -77,13 +77,14 @@ def _m001_images(conn: sqlite3.Connection) -> None:
         CREATE INDEX IF NOT EXISTS idx_images_name ON images(is_trashed, name, id);
         CREATE INDEX IF NOT EXISTS idx_images_size ON images(is_trashed, size, id);
         CREATE INDEX IF NOT EXISTS idx_images_rand ON images(is_trashed, rand_key, id, kind, format, has_workflow, has_prompt, has_edits, has_tags, rating);
-        -- Selective filters in date order.
-        CREATE INDEX IF NOT EXISTS idx_images_top_mtime ON images(is_trashed, top_folder, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_folder_mtime ON images(is_trashed, folder, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_kind_mtime ON images(is_trashed, kind, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_format_mtime ON images(is_trashed, format, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_model ON images(model, is_trashed, mtime_ns, id) WHERE model IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS idx_images_sampler ON images(sampler, is_trashed, mtime_ns, id) WHERE sampler IS NOT NULL;
+        -- Selective filters in date order; size and name ride along so the other orders sort the
+        -- filtered rows from the index alone (no table row read before the page is chosen).
+        CREATE INDEX IF NOT EXISTS idx_images_top_mtime ON images(is_trashed, top_folder, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_folder_mtime ON images(is_trashed, folder, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_kind_mtime ON images(is_trashed, kind, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_format_mtime ON images(is_trashed, format, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_model ON images(model, is_trashed, mtime_ns, id, size, name) WHERE model IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS idx_images_sampler ON images(sampler, is_trashed, mtime_ns, id, size, name) WHERE sampler IS NOT NULL;
         -- Resumable metadata stage: rows still to read, newest first.
         CREATE INDEX IF NOT EXISTS idx_images_pending ON images(mtime_ns) WHERE metadata_at IS NULL;
 

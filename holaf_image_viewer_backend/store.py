@@ -419,9 +419,24 @@ def _random_ids(conn: sqlite3.Connection, q: logic.ListQuery, where: str, params
     return [(image_id, logic.rotated_key(rand_key, start)) for image_id, rand_key in out]
 
 
-def count(conn: sqlite3.Connection, q: logic.ListQuery) -> int:
+def count(conn: sqlite3.Connection, q: logic.ListQuery, *, sub_size: int | None = None) -> int:
+    """Rows matching the filter. A large sub-select (search, LoRA, tags) is counted by walking
+    the date index and probing the matches; a pure search is its match count minus the
+    matches on the other side of the trash (a small range)."""
+    if sub_size is not None and q.search and _only_search(q):
+        other = logic.ListQuery(search=q.search, search_scopes=q.search_scopes, trashcan=not q.trashcan)
+        where, params = logic.build_where(other)
+        return sub_size - conn.execute(
+            f"SELECT count(*) FROM images INDEXED BY idx_images_mtime WHERE {where}", params).fetchone()[0]
     where, params = logic.build_where(q)
-    return conn.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
+    hint = "INDEXED BY idx_images_mtime" if sub_size is not None and sub_size > WALK_THRESHOLD else ""
+    return conn.execute(f"SELECT count(*) FROM images {hint} WHERE {where}", params).fetchone()[0]
+
+
+def _only_search(q: logic.ListQuery) -> bool:
+    bare = logic.ListQuery(search=q.search, search_scopes=q.search_scopes, trashcan=q.trashcan, sort=q.sort,
+                           seed=q.seed)
+    return q.filter_signature() == bare.filter_signature()
 
 
 def count_all(conn: sqlite3.Connection, trashed: bool) -> int:
