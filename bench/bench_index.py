@@ -216,8 +216,10 @@ LIST_CASES = [
     ("model filter", {"limit": 200, "_model": True}),
     ("lora filter", {"limit": 200, "_lora": True}),
     ("sampler + size sort", {"limit": 200, "_sampler": True, "sort": "size"}),
+    ("model + name sort", {"limit": 200, "_model": True, "sort": "name"}),
 ]
-SEARCHES = ["castle", "portrait woman", '"oil painting"', "cyberpunk -city", "dragon OR wizard", "lighthouse"]
+SEARCHES = ["astronaut", "samurai forest", '"oil painting"', "cyberpunk -city", "dragon OR wizard", "lighthouse",
+            "painting", "owl", "zzzunknownword"]
 
 
 def cmd_listing(args) -> None:
@@ -259,8 +261,11 @@ def cmd_listing(args) -> None:
             for text in SEARCHES:
                 rows_out.append(await measure(client, f"search {text}", {"limit": 200, "search": text,
                                                                         "search_scopes": ["prompt"]}, 1, args.repeat))
-            rows_out.append(await measure(client, "search name+prompt+workflow 'castle'",
-                                          {"limit": 200, "search": "castle"}, 1, args.repeat))
+            rows_out.append(await measure(client, "search all scopes 'dragon'",
+                                          {"limit": 200, "search": "dragon"}, 1, args.repeat))
+            rows_out.append(await measure(client, "search 'dragon' + folder + newest",
+                                          {"limit": 200, "search": "dragon", "folders": [options["folders"][0]["path"]]},
+                                          1, args.repeat))
             print(json.dumps({"bench": "listing", "rows": total, "cases": rows_out}))
         finally:
             await client.close()
@@ -276,8 +281,9 @@ def cmd_listing(args) -> None:
                     payload["cursor"] = cursor
                 t0 = time.perf_counter()
                 resp = await client.post("/holaf/images/list", json=payload)
-                data = await resp.json()
+                body = await resp.read()  # latency = request until the last byte arrived
                 elapsed = time.perf_counter() - t0
+                data = json.loads(body)
                 assert resp.status == 200, data
                 cursor = data["next_cursor"]
             if run >= 2:  # two warm-up runs
