@@ -281,9 +281,9 @@ def cmd_listing(args) -> None:
                     payload["cursor"] = cursor
                 t0 = time.perf_counter()
                 resp = await client.post("/holaf/images/list", json=payload)
-                body = await resp.read()  # latency = request until the last byte arrived
+                raw = await resp.read()  # latency = request until the last byte arrived
                 elapsed = time.perf_counter() - t0
-                data = json.loads(body)
+                data = json.loads(raw)
                 assert resp.status == 200, data
                 cursor = data["next_cursor"]
             if run >= 2:  # two warm-up runs
