@@ -464,17 +464,16 @@ def _random_ids(conn: sqlite3.Connection, q: logic.ListQuery, where: str, params
 
 
 def count(conn: sqlite3.Connection, q: logic.ListQuery, *, sub_size: int | None = None) -> int:
-    """Rows matching the filter. A large sub-select (search, LoRA, tags) is counted by walking
-    the date index and probing the matches; a pure search is its match count minus the
-    matches on the other side of the trash (a small range)."""
+    """Rows matching the filter. A pure search is its match count minus the matches on the
+    other side of the trash (a small range); anything else lets SQLite count (measured: for
+    a sub-select, looking up its matches by id beats walking an index and probing them)."""
     if sub_size is not None and q.search and _only_search(q):
         other = logic.ListQuery(search=q.search, search_scopes=q.search_scopes, trashcan=not q.trashcan)
         where, params = logic.build_where(other)
         return sub_size - conn.execute(
             f"SELECT count(*) FROM images INDEXED BY idx_images_mtime WHERE {where}", params).fetchone()[0]
     where, params = logic.build_where(q)
-    hint = "INDEXED BY idx_images_mtime" if sub_size is not None and sub_size > WALK_THRESHOLD else ""
-    return conn.execute(f"SELECT count(*) FROM images {hint} WHERE {where}", params).fetchone()[0]
+    return conn.execute(f"SELECT count(*) FROM images WHERE {where}", params).fetchone()[0]
 
 
 def _only_search(q: logic.ListQuery) -> bool:
