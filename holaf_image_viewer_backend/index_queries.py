@@ -42,7 +42,9 @@ def cached_subquery_size(conn: sqlite3.Connection, index, q: logic.ListQuery) ->
 def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
     token = index.change_token
     sub_size = cached_subquery_size(conn, index, q)
-    keyed = store.list_ids(conn, q, sub_size=sub_size)
+    unfiltered = q if q.is_unfiltered else logic.ListQuery(trashcan=q.trashcan)
+    total_all = cached_count(conn, index, unfiltered)
+    keyed = store.list_ids(conn, q, sub_size=sub_size, table_rows=total_all)
     items = store.page_json(conn, keyed)
     if not q.include_total:
         total = None
@@ -50,8 +52,6 @@ def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
         total = len(keyed)  # the whole result fits in this page: no count needed
     else:
         total = cached_count(conn, index, q, sub_size)
-    unfiltered = q if q.is_unfiltered else logic.ListQuery(trashcan=q.trashcan)
-    total_all = cached_count(conn, index, unfiltered)
     next_cursor = logic.encode_cursor(q, keyed[-1][1], keyed[-1][0]) if keyed and len(keyed) == q.limit else None
     notes = []
     if logic.folder_filter_for_trash_note(q):
