@@ -42,6 +42,7 @@ SIDECAR_EXTS = (".txt", ".json", ".xmp")
 PARTIAL_SUFFIX = ".holaf-partial"
 CHUNK = 100
 CONFIRM_EVERY_S = 0.15  # well under the index watcher's 0.4 s quiet period
+CONFIRM_MAX_ITEMS = 25  # index rows are ~1-2 ms each to move (full-text rows included): short write locks
 MOVE_OPS = frozenset({"trash", "restore", "move", "rename"})
 
 
@@ -490,7 +491,7 @@ class FileOps:
                 item.error = exc
             else:
                 changes.append(Change(op, item.rel, item.new_rel))
-            if time.monotonic() - since > CONFIRM_EVERY_S:
+            if len(processed) >= CONFIRM_MAX_ITEMS or time.monotonic() - since > CONFIRM_EVERY_S:
                 # keep the window between a move on disk and its index update short, even on a slow disk
                 self._confirm(batch, changes, items=processed)
                 self._mark_busy([by_index[i] for i in processed], False)

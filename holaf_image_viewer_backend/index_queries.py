@@ -15,12 +15,12 @@ from . import logic, store
 COUNT_CACHE_LIMIT = 256
 
 
-def cached_count(conn: sqlite3.Connection, index, q: logic.ListQuery) -> int:
+def cached_count(conn: sqlite3.Connection, index, q: logic.ListQuery, sub_size: int | None = None) -> int:
     key = (index.generation, "all", q.trashcan) if q.is_unfiltered else (index.generation, q.filter_signature())
     cache = index.count_cache
     value = cache.get(key)
     if value is None:
-        value = store.count_all(conn, q.trashcan) if q.is_unfiltered else store.count(conn, q)
+        value = store.count_all(conn, q.trashcan) if q.is_unfiltered else store.count(conn, q, sub_size=sub_size)
         if len(cache) >= COUNT_CACHE_LIMIT:
             cache.clear()
         cache[key] = value
@@ -42,22 +42,22 @@ def cached_subquery_size(conn: sqlite3.Connection, index, q: logic.ListQuery) ->
 def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
     token = index.change_token
     sub_size = cached_subquery_size(conn, index, q)
-    items, last_key, last_id = store.list_page(conn, q, sub_size=sub_size)
-    if not q.include_total:
-        total = None
-    elif q.cursor is None and not q.offset and len(items) < q.limit:
-        total = len(items)  # the whole result fits in this page: no count needed
-    else:
-        total = cached_count(conn, index, q)
     unfiltered = q if q.is_unfiltered else logic.ListQuery(trashcan=q.trashcan)
     total_all = cached_count(conn, index, unfiltered)
-    next_cursor = logic.encode_cursor(q, last_key, last_id) if len(items) == q.limit and last_id is not None else None
+    keyed = store.list_ids(conn, q, sub_size=sub_size, table_rows=total_all)
+    items = store.page_json(conn, keyed)
+    if not q.include_total:
+        total = None
+    elif q.cursor is None and not q.offset and len(keyed) < q.limit:
+        total = len(keyed)  # the whole result fits in this page: no count needed
+    else:
+        total = cached_count(conn, index, q, sub_size)
+    next_cursor = logic.encode_cursor(q, keyed[-1][1], keyed[-1][0]) if keyed and len(keyed) == q.limit else None
     notes = []
     if logic.folder_filter_for_trash_note(q):
         notes.append("folder filters do not apply to the trashcan view")
     status = index.status
     payload = {
-        "images": items,
         "total": total,
         "filtered_count": total,
         "total_db_count": total_all,
@@ -72,7 +72,9 @@ def list_response(conn: sqlite3.Connection, q: logic.ListQuery, index) -> bytes:
         "scan": {"state": status.state, "done": status.done, "found": status.found},
         "notes": notes,
     }
-    return json_dumps(payload).encode("utf-8")
+    # The items are JSON already (built by SQLite): splice them in rather than re-encoding.
+    rest = json_dumps(payload)
+    return ('{"images":[' + ",".join(items) + "]," + rest[1:]).encode("utf-8")
 
 
 def filter_options_response(conn: sqlite3.Connection, index) -> bytes:

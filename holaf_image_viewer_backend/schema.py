@@ -16,10 +16,11 @@ Why it looks like this:
   used by filters live in ``images``; prompts live in the search index.
 * ``image_fts`` (FTS5) indexes name, folder, prompts, model, LoRAs and a bounded
   workflow text; its rowid is ``images.id``.
-* Every listing order has an index ``(is_trashed, sort key, id, filter columns…)``:
-  ``ORDER BY key, id LIMIT n`` is an index walk, the keyset condition
-  ``(key, id) > (?, ?)`` is a seek, and flag/kind/format/rating filters and
-  their counts are evaluated inside the index, never on table rows.
+* Every listing order has an index ``(is_trashed, sort key, id…)``:
+  ``ORDER BY key, id LIMIT n`` is an index walk and the keyset condition
+  ``(key, id) > (?, ?)`` is a seek. The date and random indexes also hold the
+  flag/kind/format/rating columns, so those filters and their counts are
+  evaluated inside the index, never on table rows.
 * ``rand_key`` is a random number drawn once per row: the "random" order walks
   its index from a point chosen by the seed (then wraps around), so a shuffled
   page costs the same as a date-sorted one at any library size.
@@ -69,19 +70,21 @@ def _m001_images(conn: sqlite3.Connection) -> None:
             rand_key INTEGER NOT NULL DEFAULT (random() & 4611686018427387903)
         );
 
-        -- One index per listing order: trash flag, sort key, id (the keyset tie-break), then the
-        -- small filter columns, so a filtered page or count is a walk of this index alone.
+        -- One index per listing order: trash flag, sort key, id (the keyset tie-break). The date
+        -- and random orders (the ones filters are combined with most) also carry the small filter
+        -- columns, so a filtered page or count is a walk of that index alone.
         CREATE INDEX IF NOT EXISTS idx_images_mtime ON images(is_trashed, mtime_ns, id, kind, format, has_workflow, has_prompt, has_edits, has_tags, rating);
-        CREATE INDEX IF NOT EXISTS idx_images_name ON images(is_trashed, name, id, kind, format, has_workflow, has_prompt, has_edits, has_tags, rating);
-        CREATE INDEX IF NOT EXISTS idx_images_size ON images(is_trashed, size, id, kind, format, has_workflow, has_prompt, has_edits, has_tags, rating);
+        CREATE INDEX IF NOT EXISTS idx_images_name ON images(is_trashed, name, id);
+        CREATE INDEX IF NOT EXISTS idx_images_size ON images(is_trashed, size, id);
         CREATE INDEX IF NOT EXISTS idx_images_rand ON images(is_trashed, rand_key, id, kind, format, has_workflow, has_prompt, has_edits, has_tags, rating);
-        -- Selective filters in date order.
-        CREATE INDEX IF NOT EXISTS idx_images_top_mtime ON images(is_trashed, top_folder, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_folder_mtime ON images(is_trashed, folder, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_kind_mtime ON images(is_trashed, kind, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_format_mtime ON images(is_trashed, format, mtime_ns, id);
-        CREATE INDEX IF NOT EXISTS idx_images_model ON images(model, is_trashed, mtime_ns, id) WHERE model IS NOT NULL;
-        CREATE INDEX IF NOT EXISTS idx_images_sampler ON images(sampler, is_trashed, mtime_ns, id) WHERE sampler IS NOT NULL;
+        -- Selective filters in date order; size and name ride along so the other orders sort the
+        -- filtered rows from the index alone (no table row read before the page is chosen).
+        CREATE INDEX IF NOT EXISTS idx_images_top_mtime ON images(is_trashed, top_folder, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_folder_mtime ON images(is_trashed, folder, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_kind_mtime ON images(is_trashed, kind, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_format_mtime ON images(is_trashed, format, mtime_ns, id, size, name);
+        CREATE INDEX IF NOT EXISTS idx_images_model ON images(model, is_trashed, mtime_ns, id, size, name) WHERE model IS NOT NULL;
+        CREATE INDEX IF NOT EXISTS idx_images_sampler ON images(sampler, is_trashed, mtime_ns, id, size, name) WHERE sampler IS NOT NULL;
         -- Resumable metadata stage: rows still to read, newest first.
         CREATE INDEX IF NOT EXISTS idx_images_pending ON images(mtime_ns) WHERE metadata_at IS NULL;
 

@@ -94,6 +94,7 @@ class Answer:
     inspection: Inspection
     code: str | None = None
     error: str | None = None
+    retry_after: int = 1
 
 
 @dataclass
@@ -247,7 +248,9 @@ class ThumbnailService:
         try:
             outcome: JobOutcome = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job.future)), wait)
         except asyncio.TimeoutError:
-            return Answer("queued", info)
+            # 0 = ask again now and wait here again (long polling); longer only when much work is ahead
+            estimate = self.worker.seconds_until(job)
+            return Answer("queued", info, retry_after=0 if estimate < 1.0 else min(10, int(estimate + 0.999)))
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if job.future.cancelled() and not (task is not None and task.cancelling()):

@@ -269,6 +269,14 @@ class JobQueue:
                 "running": self.running,
             }
 
+    def ahead_of(self, job: ThumbJob) -> int:
+        """How many jobs run or will start before ``job`` (0 when it is running)."""
+        with self._cond:
+            if job.running:
+                return 0
+            key = (int(job.priority), job.rank)
+            return self.running + sum(1 for j in self._jobs.values() if not j.running and (int(j.priority), j.rank) < key)
+
     def queued_background(self) -> int:
         with self._cond:
             return sum(1 for j in self._jobs.values() if not j.running and j.priority >= Priority.BACKGROUND)
@@ -486,6 +494,13 @@ class ThumbnailWorker:
     def submit(self, job: ThumbJob) -> ThumbJob:
         shared, _created = self.queue.submit(job)
         return shared
+
+    def seconds_until(self, job: ThumbJob) -> float:
+        """A rough estimate of when ``job`` will be finished (for Retry-After)."""
+        with self._stats_lock:
+            count = self.stats["done"] + self.stats["failed"]
+            average = self.stats["seconds"] / count if count else 0.05
+        return (self.queue.ahead_of(job) / self.lanes + 1) * average
 
     def _lane(self, index: int) -> None:
         runner = self._runners[index]

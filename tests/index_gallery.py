@@ -20,7 +20,7 @@ def make_video_bytes(folder: Path) -> bytes:
 
 
 def build_gallery(out: Path, video: bytes) -> None:
-    """Ten files in four folders plus one in the trash, with known dates and metadata."""
+    """Nine files in four folders plus two in the trash, with known dates and metadata."""
     def at(path: Path, hours: float) -> None:
         os.utime(path, (T0 + hours * 3600, T0 + hours * 3600))
 
@@ -47,8 +47,10 @@ def build_gallery(out: Path, video: bytes) -> None:
     (out / "videos" / "v1.mp4").write_bytes(video)
     at(out / "videos" / "v1.mp4", 9)
     at(write_png(out / "trashcan" / "old" / "t1.png", prompt=comfy_prompt("a discarded teapot")), 10)
+    at(write_png(out / "trashcan" / "t2.png", prompt=comfy_prompt("portrait of a ghost")), 11)
 
 
+TRASH = ["trashcan/old/t1.png", "trashcan/t2.png"]
 GALLERY = ["r1.png", "r2.jpg", "portraits/p1.png", "portraits/sub/p2.webp", "portraits/sub/deeper/p3.png",
            "landscapes/l1.png", "landscapes/broken.png", "landscapes/l2.png", "videos/v1.mp4"]
 

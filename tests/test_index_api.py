@@ -106,8 +106,8 @@ async def test_model_lora_and_sampler_filters(gallery):
 
 async def test_the_trashcan_view_lists_only_trashed_files_with_their_original_place(gallery):
     data = await listing(gallery, trashcan=True, folders=["portraits"])
-    assert [i["path"] for i in data["images"]] == ["trashcan/old/t1.png"]
-    assert data["images"][0]["original_path"] == "old/t1.png" and data["images"][0]["is_trashed"]
+    assert [i["path"] for i in data["images"]] == ["trashcan/t2.png", "trashcan/old/t1.png"]
+    assert data["images"][1]["original_path"] == "old/t1.png" and data["images"][1]["is_trashed"]
     assert data["notes"]
     assert "trashcan/old/t1.png" not in await paths(gallery)
 
@@ -133,7 +133,10 @@ async def test_search_finds_prompts_names_and_workflow_text_with_scopes_combined
     assert await paths(gallery, search='"sailor old"') == []
     assert await paths(gallery, search="sail") == ["portraits/p1.png"]       # prefix match
     data = await listing(gallery, search="portrait", search_scopes=["prompt"], limit=1)
-    assert data["total"] == 2 and len(data["images"]) == 1
+    assert data["total"] == 2 and len(data["images"]) == 1  # the trashed "portrait of a ghost" is not counted
+    trash = await listing(gallery, search="portrait", search_scopes=["prompt"], limit=1, trashcan=True)
+    assert trash["total"] == 1 and trash["images"][0]["path"] == "trashcan/t2.png"
+    assert (await listing(gallery, search="portrait", kinds=["image"], limit=1))["total"] == 3
 
 
 async def test_search_combines_with_other_filters(gallery):

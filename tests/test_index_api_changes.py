@@ -48,7 +48,7 @@ async def test_filter_options_list_folders_formats_models_samplers_loras_and_tag
     assert "dpmpp_2m" in {s["name"] for s in data["samplers"]}
     assert [lo["name"] for lo in data["loras"]] == ["detail_tweaker.safetensors"]
     assert data["tags"] == [{"name": "winter", "count": 1}]
-    assert data["trashcan_count"] == 1 and data["error_count"] == 1
+    assert data["trashcan_count"] == 2 and data["error_count"] == 1
 
 
 async def test_metadata_of_a_file_not_indexed_yet_is_read_live(gallery, output_dir):
@@ -87,7 +87,7 @@ async def test_rescan_reads_only_changed_files_drops_vanished_ones_and_bumps_the
     token = (await listing(gallery))["change_token"]
     result = await synced(gallery)
     assert (result["added"], result["changed"], result["removed"], result["moved"]) == (0, 0, 0, 0)
-    assert result["unchanged"] == len(GALLERY) + 1
+    assert result["unchanged"] == len(GALLERY) + 2
     assert (await listing(gallery))["change_token"] == token  # nothing changed: no bump, no refresh loop
     write_png(output_dir / "portraits" / "p1.png", size=(60, 60), prompt=comfy_prompt("portrait of a young sailor"))
     write_png(output_dir / "new" / "n1.png", prompt=comfy_prompt("a new lighthouse"))
@@ -123,7 +123,7 @@ async def test_sync_without_waiting_answers_at_once_and_scan_status_reports_prog
         return status if status["state"] == "idle" else None
 
     status = await wait_for(idle, timeout=20)
-    assert status["done"] == status["found"] == len(GALLERY) + 1  # the trashed file is indexed too
+    assert status["done"] == status["found"] == len(GALLERY) + 2  # the trashed files are indexed too
     assert status["watch"]["mode"] == "off"
     bad = await gallery.post("/holaf/images/maintenance/sync-database", json={"wait": "yes"})
     assert bad.status == 400

@@ -244,3 +244,20 @@ def test_fifos_and_devices_are_never_opened(tmp_path, cache):
     finally:
         worker.stop()
     assert (outcome.ok, outcome.code) == (False, "unsupported")
+
+
+def test_the_retry_estimate_grows_with_the_work_ahead(tmp_path, cache):
+    release = threading.Event()
+    worker = _worker([], lanes=1, use_processes=False)
+    try:
+        blocking = worker.submit(_job(cache, comfy_png(tmp_path / "block.png"), transform=lambda im: (release.wait(10), im)[1]))
+        time.sleep(0.2)
+        jobs = [worker.submit(_job(cache, comfy_png(tmp_path / f"q{i}.png", 16, 16), Priority.VISIBLE, rank=(0, i)))
+                for i in range(60)]
+        assert worker.seconds_until(blocking) < worker.seconds_until(jobs[0]) < worker.seconds_until(jobs[-1])
+        assert worker.seconds_until(jobs[-1]) >= 60 * 0.05  # no history yet: 50 ms a thumbnail
+        release.set()
+        for job in jobs:
+            job.future.result(timeout=30)
+    finally:
+        worker.stop()

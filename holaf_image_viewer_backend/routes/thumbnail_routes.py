@@ -61,7 +61,8 @@ def add_routes(routes, ctx, service: ThumbnailService) -> None:
         if answer.state == "failed":
             raise HolafError(422, f"no thumbnail: {answer.error}", code="thumbnail_failed", reason=answer.code)
         if answer.state == "queued":
-            return json_ok({"ok": True, "status": "queued"}, status=202, headers={"Retry-After": "1", "Cache-Control": "no-store"})
+            return json_ok({"ok": True, "status": "queued", "retry_after": answer.retry_after}, status=202,
+                           headers={"Retry-After": str(answer.retry_after), "Cache-Control": "no-store"})
         headers = {
             "ETag": info.key.etag,
             "Cache-Control": "public, max-age=31536000, immutable" if request.query.get("v") else "no-cache",
