@@ -48,6 +48,7 @@ _TEXT_NAME = re.compile(r"text|prompt|t5xxl|clip_[lgb]\b|^clip_[lgb]$|llama|mt5|
                         r"negative|^value$|^input$|^str\d*$|^a$|^b$|^c$|^d$", re.I)
 _PREFERRED_TEXT = ("populated_text", "text", "prompt", "positive_prompt", "negative_prompt", "t5xxl", "text_g",
                    "clip_l", "clip_g", "text_l", "llama", "string", "value")
+_TEXT_ORDER = {n: i for i, n in enumerate(_PREFERRED_TEXT)}
 _JOINER = re.compile(r"concat|join|combine|merge|append|textadd|add ?text|text ?add", re.I)
 _SEED_NAMES = ("seed", "noise_seed", "value", "int", "integer", "number", "Number", "INT", "seed_value")
 _MODEL_NAME_KEYS = ("ckpt_name", "unet_name", "model_name", "gguf_name", "model_path", "model", "ckpt",
@@ -67,24 +68,44 @@ def _node_key(nid: str):
     return tuple(parts)
 
 
+_COND_NAMES: dict = {}
+_TEXTISH_NAMES: dict = {}
+
+
 def _is_cond_name(name: str) -> bool:
-    n = name.lower()
-    return n in ("positive", "negative") or n.startswith("cond") or n.endswith("embeds")
+    """Inputs that carry conditioning (memoised: the same few names recur in every graph)."""
+    r = _COND_NAMES.get(name)
+    if r is None:
+        n = name.lower()
+        r = n in ("positive", "negative") or n.startswith("cond") or n.endswith("embeds")
+        if len(_COND_NAMES) < 4096:
+            _COND_NAMES[name] = r
+    return r
+
+
+def _is_textish(name: str) -> bool:
+    r = _TEXTISH_NAMES.get(name)
+    if r is None:
+        r = _TEXT_NAME.search(name) is not None
+        if len(_TEXTISH_NAMES) < 4096:
+            _TEXTISH_NAMES[name] = r
+    return r
 
 
 class PromptGraph:
     """An API prompt graph with link-following helpers."""
 
     def __init__(self, api: dict):
-        nodes = {}
-        for k, v in api.items():
-            if len(nodes) >= MAX_NODES:
-                break
-            if isinstance(v, dict) and isinstance(v.get("class_type"), str):
-                inp = v.get("inputs")
-                nodes[str(k)] = (v["class_type"], inp if isinstance(inp, dict) else {})
-        self.nodes = nodes
+        items = api.items()
+        if len(api) > MAX_NODES:
+            items = list(items)[:MAX_NODES]
+        self.nodes = {
+            (k if type(k) is str else str(k)): (v["class_type"], inp if type(inp := v.get("inputs")) is dict else {})
+            for k, v in items
+            if type(v) is dict and type(v.get("class_type")) is str
+        }
         self._text_memo: dict = {}
+        self._srcs = None
 
     # -- basics
     def link(self, v):
@@ -106,6 +127,8 @@ class PromptGraph:
     # -- scalar values through links (primitives, seed nodes...)
     def value(self, v, names=(), depth: int = 0):
         """Resolve ``v`` to a scalar, following links into nodes that hold one."""
+        if type(v) is not list:  # fast path: a plain widget value
+            return as_str(v) if type(v) is dict else v
         while depth < MAX_DEPTH:
             ln = self.link(v)
             if ln is None:
@@ -132,9 +155,16 @@ class PromptGraph:
         return None
 
     def int_value(self, v, names=_SEED_NAMES):
+        if type(v) is int:
+            return v
         return as_int(self.value(v, names))
 
     def float_value(self, v, names=("value", "float", "number", "Number", "FLOAT")):
+        t = type(v)
+        if t is float:
+            return v if v == v else None
+        if t is int:
+            return float(v)
         return as_float(self.value(v, names))
 
     # -- text
@@ -178,7 +208,7 @@ class PromptGraph:
             if name in _NON_TEXT_INPUTS:
                 continue
             if isinstance(val, str):
-                if not _TEXT_NAME.search(name):
+                if not _is_textish(name):
                     continue
                 out.append((name, val))
             elif isinstance(val, dict):
@@ -213,6 +243,8 @@ class PromptGraph:
         parts = self._string_inputs(inp, side, depth, seen or {nid})
         if not parts:
             return []
+        if len(parts) == 1:
+            return [parts[0][1]]
         names = {p[0] for p in parts}
         if "populated_text" in names:
             parts = [p for p in parts if p[0] != "wildcard_text"]
@@ -221,8 +253,8 @@ class PromptGraph:
         if has_pos and has_neg:
             mine = "pos" if side == "positive" else "neg"
             parts = [p for p in parts if mine in p[0].lower()]
-        order = {n: i for i, n in enumerate(_PREFERRED_TEXT)}
-        parts.sort(key=lambda p: order.get(p[0], len(order)))
+        if len(parts) > 1:
+            parts.sort(key=lambda p: _TEXT_ORDER.get(p[0], len(_TEXT_ORDER)))
         out, seen_t = [], set()
         for _n, t in parts:
             if t not in seen_t:
@@ -404,26 +436,41 @@ class PromptGraph:
     # -- structure
     def upstream(self, nid: str) -> set:
         """Every node id reachable upstream of ``nid`` (not including it)."""
+        srcs = self._sources()
         out = set()
         stack = [nid]
         while stack:
-            cur = stack.pop()
-            for v in self.nodes[cur][1].values():
-                ln = self.link(v)
-                if ln is not None and ln[0] not in out:
-                    out.add(ln[0])
-                    stack.append(ln[0])
+            for src in srcs[stack.pop()]:
+                if src not in out:
+                    out.add(src)
+                    stack.append(src)
         return out
+
+    def _sources(self) -> dict:
+        if self._srcs is None:
+            link = self.link
+            srcs = {}
+            for nid, (_ct, inp) in self.nodes.items():
+                found = []
+                for v in inp.values():
+                    if type(v) is list:
+                        ln = link(v)
+                        if ln is not None:
+                            found.append(ln[0])
+                srcs[nid] = found
+            self._srcs = srcs
+        return self._srcs
 
 
 def is_sampler_inputs(inp: dict) -> bool:
     """A sampler consumes a seed or noise source and steps or sigmas."""
-    has_seed = "seed" in inp or "noise_seed" in inp or "noise" in inp
-    has_steps = "steps" in inp or "sigmas" in inp
-    if has_seed and has_steps:
+    if "steps" not in inp and "sigmas" not in inp:
+        return False
+    if "seed" in inp or "noise_seed" in inp or "noise" in inp:
         return True
-    has_cond = "positive" in inp or "guider" in inp or any(k.endswith("embeds") for k in inp)
-    return has_cond and has_steps and ("cfg" in inp or "latent_image" in inp)
+    if "cfg" not in inp and "latent_image" not in inp:
+        return False
+    return "positive" in inp or "guider" in inp or any(k.endswith("embeds") for k in inp)
 
 
 def _sampler_details(g: PromptGraph, nid: str) -> dict:
@@ -483,17 +530,19 @@ def _sampler_details(g: PromptGraph, nid: str) -> dict:
         if g.link(model_link) is None:
             model_link = ginp.get("model")
         d["guider"] = gct
+    both = []  # one link carrying both sides (video wrappers' text_embeds)
     for n, x in inp.items():
         if _is_cond_name(n) and g.link(x) is not None:
             nl = n.lower()
             if "neg" in nl:
                 neg_links.append(x)
-            elif nl.endswith("embeds") and not nl.startswith(("text", "hyvid", "prompt")):
-                continue
+            elif nl.endswith("embeds"):
+                if nl.startswith(("text", "hyvid", "prompt")):
+                    both.append(x)
             else:
                 pos_links.append(x)
-    positive = _join_cond(g, pos_links, "positive")
-    negative = _join_cond(g, neg_links, "negative")
+    positive = _join_cond(g, pos_links or both, "positive")
+    negative = _join_cond(g, neg_links or ([] if pos_links else both), "negative")
     guidance = None
     for x in pos_links:
         guidance = g.guidance(x)
@@ -623,27 +672,33 @@ def parse_comfy_prompt(api_graph) -> GenerationParams:
 def _parse(g: PromptGraph, params: GenerationParams) -> None:
     samplers = [nid for nid, (_ct, inp) in g.nodes.items() if is_sampler_inputs(inp)]
     if samplers:
-        ups = {s: g.upstream(s) for s in samplers}
-        anc = {s: {t for t in samplers if t in ups[s] and t != s} for s in samplers}
-        order = sorted(samplers, key=lambda s: (len(anc[s]), _node_key(s)))
-        outputs = [nid for nid, (ct, inp) in g.nodes.items() if _OUTPUT_CLASS.search(ct) or "filename_prefix" in inp]
-        live = set()
-        for o in outputs:
-            live |= g.upstream(o)
-            live.add(o)
-        details = {s: _sampler_details(g, s) for s in order}
-        roots = [s for s in order if not anc[s]]
+        details = {s: _sampler_details(g, s) for s in samplers}
+        if len(samplers) == 1:
+            first = samplers[0]
+            ordered = samplers
+        else:
+            ups = {s: g.upstream(s) for s in samplers}
+            anc = {s: [t for t in samplers if t != s and t in ups[s]] for s in samplers}
+            order = sorted(samplers, key=lambda s: (len(anc[s]), _node_key(s)))
+            roots = [s for s in order if not anc[s]] or order
+            if len(roots) == 1:
+                first = roots[0]
+            else:
+                live = set()
+                for nid, (ct, inp) in g.nodes.items():
+                    if _OUTPUT_CLASS.search(ct) or "filename_prefix" in inp:
+                        live.add(nid)
+                        live |= g.upstream(nid)
 
-        def rank(s):
-            d = details[s]
-            return (0 if (not live or s in live) else 1,
-                    0 if d["_latent"] is not None and g.reaches(d["_latent"], _EMPTY_LATENT) else 1,
-                    0 if d["positive"] is not None else 1,
-                    order.index(s))
+                def rank(s):
+                    d = details[s]
+                    return (0 if (not live or s in live) else 1,
+                            0 if d["_latent"] is not None and g.reaches(d["_latent"], _EMPTY_LATENT) else 1,
+                            0 if d["positive"] is not None else 1,
+                            order.index(s))
 
-        first = min(roots or order, key=rank)
-        # execution order, with the chosen first pass leading
-        ordered = [first] + [s for s in order if s != first]
+                first = min(roots, key=rank)
+            ordered = [first] + [s for s in order if s != first]  # execution order, first pass leading
         for s in ordered:
             d = details[s]
             d.pop("_latent", None)

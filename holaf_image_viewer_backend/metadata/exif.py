@@ -118,12 +118,12 @@ def _read_ifd(buf: bytes, off: int, end: str, into: dict, max_value_bytes: int) 
                     continue
             else:
                 data = buf[voff:voff + total]
-        if typ in _INT_TYPES and not (typ == 1 and n > 1):  # a BYTE array (Pillow writes UserComment so) is text
+        if typ in _INT_TYPES and (n == 1 or typ not in (1, 6)):
             fmt = _INT_TYPES[typ]
             k = struct.calcsize(fmt)
             if len(data) >= k:
                 into[tag] = struct.unpack(end + fmt, data[:k])[0]
-        elif typ in (2, 7, 1):
+        elif typ in (2, 7, 1, 6):
             into[tag] = bytes(data)
 
 

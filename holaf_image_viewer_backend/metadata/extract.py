@@ -26,6 +26,7 @@ tool-specific data, embedded A1111 text, then the UI workflow.
 """
 from __future__ import annotations
 
+import io
 import logging
 import os
 from dataclasses import dataclass, field
@@ -37,9 +38,10 @@ from .image_headers import SCANNERS
 from .media_types import (SNIFF_BYTES, format_for_extension, kind_of_format, media_kind, same_family,
                           sniff_format)
 from .params import GenerationParams
-from .png_chunks import scan_png
+from .png_chunks import HEAD_BLOCK, scan_png
 from .scan_result import ScanResult
-from .sidecars import loads_json, read_sidecars
+from .jsonutil import loads_json
+from .sidecars import read_sidecars
 from .video import probe_media
 from .xmp import parse_xmp
 
@@ -234,7 +236,9 @@ def interpret_texts(texts: dict) -> _Found:
             if isinstance(obj, str):
                 obj = loads_json(obj)
             if is_api_graph(obj):
-                found.prompt = _api_only(obj)
+                found.prompt = obj
+            elif is_ui_workflow(obj):  # a UI workflow saved under the wrong key
+                found.workflow = obj
             elif obj is None:
                 found.prompt_err = True
                 found.warnings.append("embedded prompt is not valid JSON")
@@ -242,7 +246,7 @@ def interpret_texts(texts: dict) -> _Found:
             _interpret_text(raw_prompt, found)  # some savers put plain prompt text under "prompt"
             if found.parameters is None:
                 found.parameters = raw_prompt
-    if raw_workflow is not None:
+    if raw_workflow is not None and found.workflow is None:
         obj = loads_json(raw_workflow)
         if isinstance(obj, str):
             obj = loads_json(obj)
@@ -251,6 +255,14 @@ def interpret_texts(texts: dict) -> _Found:
         else:
             found.workflow_err = True
             found.warnings.append("embedded workflow is not valid JSON")
+    # NovelAI PNG: Comment JSON + Description / Software
+    if found.params is None and "Comment" in texts and (
+            "NovelAI" in (get("Software") or "") or "NovelAI" in (get("Source") or "") or "Description" in texts):
+        obj = loads_json(texts["Comment"])
+        if isinstance(obj, dict):
+            found.generator = "novelai"
+            found.params = generators.parse_novelai(obj, get("Source"))
+            found.parameters = found.parameters or texts["Comment"]
     # VideoHelperSuite's old single comment tag, and other containers
     for key in ("comment", "Comment", "UserComment", "XPComment", "description", "Description",
                 "ImageDescription"):
@@ -276,14 +288,6 @@ def interpret_texts(texts: dict) -> _Found:
             found.parameters = par
             if found.generator is None and looks_like_a1111(par):
                 found.generator = "a1111"
-    # NovelAI PNG: Comment JSON + Description / Software
-    if found.params is None and "Comment" in texts and (
-            "NovelAI" in (get("Software") or "") or "NovelAI" in (get("Source") or "") or "Description" in texts):
-        obj = loads_json(texts["Comment"])
-        if isinstance(obj, dict):
-            found.generator = "novelai"
-            found.params = generators.parse_novelai(obj, get("Source"))
-            found.parameters = found.parameters or texts["Comment"]
     # InvokeAI
     if found.params is None:
         if "invokeai_metadata" in texts:
@@ -296,7 +300,8 @@ def interpret_texts(texts: dict) -> _Found:
             found.parameters = found.parameters or get("sd-metadata") or get("Dream")
     # remaining generic carriers: A1111 text in EXIF UserComment, GIF/JPEG comments, XMP
     if found.parameters is None and found.prompt is None:
-        for key in ("UserComment", "Comment", "comment", "XPComment", "Description", "description"):
+        for key in ("UserComment", "Comment", "comment", "XPComment", "Description", "description",
+                    "ImageDescription"):
             v = get(key)
             if v:
                 _interpret_text(v, found)
@@ -340,17 +345,22 @@ def _params_from(found: _Found) -> GenerationParams | None:
 def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
     ext_fmt = info.format
     try:
-        f = open(p, "rb")
+        raw = open(p, "rb", buffering=0)
     except OSError as e:
         info.error = f"cannot open file: {e.strerror or e}"
         return None
-    with f:
-        size = os.fstat(f.fileno()).st_size
+    with raw:
+        size = os.fstat(raw.fileno()).st_size
         if size == 0:
             info.error = "file is empty (0 bytes)"
             return None
-        head = f.read(SNIFF_BYTES)
-        real = sniff_format(head)
+        head = raw.read(HEAD_BLOCK)
+        while len(head) < min(size, HEAD_BLOCK):  # unbuffered reads may come back short
+            more = raw.read(HEAD_BLOCK - len(head))
+            if not more:
+                break
+            head += more
+        real = sniff_format(head[:SNIFF_BYTES])
         if real is None:
             what = f"{ext_fmt} file" if ext_fmt else "supported media file"
             info.error = f"not a valid {what}: unrecognised content (first bytes {head[:8].hex(' ')})"
@@ -363,9 +373,10 @@ def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
             info.format = real
         info.kind = kind_of_format(real) or info.kind
         if real == "PNG":
-            return scan_png(f, size)
+            return scan_png(raw, size, head)
         scanner = SCANNERS.get(real)
         if scanner is not None:
+            f = io.BufferedReader(raw)
             res = scanner(f, size)
             if res.error and res.width is None and real in ("AVIF", "TIFF", "BMP"):
                 _pillow_size(p, res)

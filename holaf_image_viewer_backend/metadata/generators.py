@@ -10,7 +10,7 @@ import re
 import shlex
 
 from .params import GenerationParams, as_float, as_int, as_str
-from .sidecars import loads_json
+from .jsonutil import loads_json
 
 
 def _first(d: dict, *keys):

@@ -123,6 +123,9 @@ def sniff_format(head: bytes) -> str | None:
     b0, b1 = head[0], head[1]
     if b0 == 0xFF and (b1 & 0xF6) == 0xF0:  # ADTS AAC sync (layer bits 00)
         return "AAC"
-    if b0 == 0xFF and (b1 & 0xE0) == 0xE0 and (b1 & 0x06) != 0:  # MPEG audio frame sync
-        return "MP3"
+    if b0 == 0xFF and (b1 & 0xE0) == 0xE0 and len(head) >= 3:  # MPEG audio frame header
+        version, layer = (b1 >> 3) & 3, (b1 >> 1) & 3
+        bitrate, rate = head[2] >> 4, (head[2] >> 2) & 3
+        if version != 1 and layer != 0 and bitrate not in (0, 15) and rate != 3:
+            return "MP3"
     return None

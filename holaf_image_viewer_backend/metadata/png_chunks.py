@@ -9,6 +9,7 @@ a truncated file keeps whatever was read before the cut.
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import zlib
 
@@ -73,38 +74,85 @@ def _parse_text_chunk(ctype: bytes, data: bytes, res: ScanResult) -> tuple[str, 
     return key, body.decode("utf-8", "replace")
 
 
-def scan_png(f, size: int) -> ScanResult:
-    """Walk the chunk stream of an open binary file positioned anywhere."""
+HEAD_BLOCK = 65536
+
+
+class _Reader:
+    """Positional reads: one ``pread`` per call where the OS has it, seek+read elsewhere.
+    The first block of the file is kept, since IHDR and the text chunks ComfyUI
+    writes before the image data almost always fit in it."""
+
+    __slots__ = ("f", "fd", "head", "pread")
+
+    def __init__(self, f, head: bytes | None = None):
+        self.f = f
+        self.pread = getattr(os, "pread", None)
+        try:
+            self.fd = f.fileno()
+        except (AttributeError, OSError, ValueError):
+            self.fd = None
+            self.pread = None
+        self.head = head if head is not None else self.read_raw(0, HEAD_BLOCK)
+
+    def read_raw(self, pos: int, n: int) -> bytes:
+        if self.pread is not None:
+            out = self.pread(self.fd, n, pos)
+            if len(out) < n:  # pread may return short reads on some systems
+                more = self.pread(self.fd, n - len(out), pos + len(out)) if out else b""
+                out += more
+            return out
+        self.f.seek(pos)
+        return self.f.read(n)
+
+    def read(self, pos: int, n: int) -> bytes:
+        end = pos + n
+        if end <= len(self.head):
+            return self.head[pos:end]
+        return self.read_raw(pos, n)
+
+
+def scan_png(f, size: int, head: bytes | None = None) -> ScanResult:
+    """Walk the chunk stream of an open binary file (its position does not matter).
+
+    ``head``: the file's first bytes when the caller already read them."""
     res = ScanResult(format="PNG")
-    f.seek(0)
-    if f.read(8) != PNG_SIGNATURE:
+    rd = _Reader(f, head)
+    if rd.head[:8] != PNG_SIGNATURE:
         res.error = "not a PNG file (bad signature)"
         return res
-    read, seek = f.read, f.seek
+    read = rd.read
+    read_raw = rd.read_raw
+    head = rd.head
+    head_end = len(head) - 8
     pos = 8
     saw_iend = False
     blocks = 0
+    unpack = _HDR.unpack
+    unpack_from = _HDR.unpack_from
     while blocks < MAX_BLOCKS:
         blocks += 1
-        hdr = read(8)
-        if len(hdr) < 8:
-            break
-        length, ctype = _HDR.unpack(hdr)
-        pos += 8
+        if pos <= head_end:
+            length, ctype = unpack_from(head, pos)
+        else:
+            hdr = read_raw(pos, 8)
+            if len(hdr) < 8:
+                break
+            length, ctype = unpack(hdr)
+        body = pos + 8
         if length > 0x7FFFFFFF:
             res.error = f"PNG is corrupt: chunk {ctype!r} claims {length} bytes"
             return res
-        end = pos + length + 4
+        end = body + length + 4
         if blocks == 1 and ctype != b"IHDR":
             res.error = "PNG is corrupt: first chunk is not IHDR"
             return res
+        if end > size and ctype != b"IEND":
+            break  # the chunk runs past the end of the file
         if ctype == b"IDAT" or ctype == b"fdAT":
-            if end > size:
-                break
-            seek(length + 4, 1)
+            pass
         elif ctype == b"IHDR":
-            data = read(length + 4)
-            if length < 13 or len(data) < 17:
+            data = read(body, length)
+            if length < 13 or len(data) < 13:
                 res.error = "PNG is corrupt: IHDR too short"
                 return res
             w, h = struct.unpack(">II", data[:8])
@@ -118,13 +166,8 @@ def scan_png(f, size: int) -> ScanResult:
         elif ctype in _TEXT_TYPES:
             if length > MAX_CHUNK_BYTES:
                 res.warnings.append(f"{ctype.decode('latin-1')} chunk of {length} bytes skipped (over the size cap)")
-                if end > size:
-                    break
-                seek(length + 4, 1)
             else:
-                data = read(length + 4)
-                if len(data) < length + 4:
-                    break  # truncated inside a text chunk: its text is incomplete, drop it
+                data = read(body, length + 4)
                 payload = data[:length]
                 if zlib.crc32(ctype + payload) != int.from_bytes(data[length:], "big"):
                     res.warnings.append(f"bad CRC in {ctype.decode('latin-1')} chunk (text read anyway)")
@@ -135,27 +178,22 @@ def scan_png(f, size: int) -> ScanResult:
                     if kv:
                         res.add_text(kv[0], kv[1])
         elif ctype == b"acTL":
-            data = read(length + 4)
-            if length >= 8 and len(data) >= 8:
+            data = read(body, 8)
+            if length >= 8 and len(data) == 8:
                 n = int.from_bytes(data[:4], "big")
                 res.frame_count = n
                 res.animated = n > 1
         elif ctype == b"IEND":
             saw_iend = True
             break
-        else:
-            if end > size:
-                break
-            seek(length + 4, 1)
         pos = end
     if not saw_iend:
         if res.width is None:
             res.error = "PNG is truncated before its header"
-        elif pos >= size or blocks >= MAX_BLOCKS:
-            res.error = (f"PNG is truncated: no IEND chunk ({size} bytes on disk)" if blocks < MAX_BLOCKS
-                         else "PNG has too many chunks")
+        elif blocks >= MAX_BLOCKS:
+            res.error = "PNG has too many chunks"
         else:
-            res.error = f"PNG is truncated: a chunk runs past the end of the file ({size} bytes on disk)"
+            res.error = f"PNG is truncated: no IEND chunk ({size} bytes on disk)"
     if res.frame_count is None:
         res.frame_count = 1
     return res

@@ -8,10 +8,10 @@ earlier system's "extract" tool wrote it, the raw API prompt JSON.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 
+from .jsonutil import loads_json
 from .limits import MAX_SIDECAR_BYTES, MAX_XMP_BYTES
 from .xmp import parse_xmp
 
@@ -51,15 +51,6 @@ def decode_text_file(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", "replace")
-
-
-def loads_json(text: str):
-    """json.loads that accepts ComfyUI's NaN/Infinity (Python's json does) and
-    returns None instead of raising."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):
-        return None
 
 
 def read_sidecars(path: str) -> Sidecars:

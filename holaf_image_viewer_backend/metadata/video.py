@@ -220,12 +220,16 @@ _META_LINE = re.compile(r"^(\s+)(\S[^:]*?)?\s*: ?(.*)$")
 
 
 def parse_ffmpeg_banner(text: str, res: ScanResult) -> bool:
-    """Parse the stream description ``ffmpeg -i FILE`` prints on stderr."""
+    """Parse the stream description ``ffmpeg -i FILE`` prints on stderr.
+
+    Tag values there may be cut (ffmpeg truncates long ones), so tags already
+    in ``res.texts`` (from the ffmetadata export) are kept as they are."""
     lines = text.splitlines()
     found = False
     in_meta = False
     meta_indent = None
     last_key = None
+    banner_tags: dict = {}
     for line in lines:
         if line.startswith("Input #"):
             found = True
@@ -246,11 +250,10 @@ def parse_ffmpeg_banner(text: str, res: ScanResult) -> bool:
                 key = (m.group(2) or "").strip()
                 if key:
                     last_key = key.lower()
-                    if last_key not in res.texts:
-                        res.texts[last_key] = m.group(3)
+                    banner_tags.setdefault(last_key, m.group(3))
                 continue
             if m and last_key and not (m.group(2) or "").strip() and indent > meta_indent:
-                res.texts[last_key] += "\n" + m.group(3)  # continuation of a multi-line value
+                banner_tags[last_key] += "\n" + m.group(3)  # continuation of a multi-line value
                 continue
             in_meta = False
         d = _DUR.search(line)
@@ -269,6 +272,8 @@ def parse_ffmpeg_banner(text: str, res: ScanResult) -> bool:
                 res.fps = round(float(f.group(1)) * (1000 if f.group(2) else 1), 3)
         if ": Audio:" in line:
             res.has_audio = True
+    for k, v in banner_tags.items():
+        res.add_text(k, v)
     if found and res.has_audio is None:
         res.has_audio = False
     if res.duration and res.fps and res.frame_count is None:
@@ -276,12 +281,52 @@ def parse_ffmpeg_banner(text: str, res: ScanResult) -> bool:
     return found
 
 
+def parse_ffmetadata(text: str) -> dict:
+    """Global tags of an FFMETADATA1 document (``key=value``; ``\\`` escapes ``=;#\\`` and newlines)."""
+    out: dict = {}
+    buf: list = []
+    key = None
+    i, n = 0, len(text)
+    line_start = True
+    while i < n:
+        c = text[i]
+        if line_start:
+            if c in ";#":
+                j = text.find("\n", i)
+                i = n if j < 0 else j + 1
+                continue
+            if c == "[":
+                break  # [STREAM] / [CHAPTER] sections: global tags only
+            line_start = False
+        if c == "\\" and i + 1 < n:
+            buf.append(text[i + 1])
+            i += 2
+            continue
+        if c == "=" and key is None:
+            key = "".join(buf)
+            buf = []
+        elif c == "\n":
+            if key is not None:
+                out.setdefault(key.lower(), "".join(buf))
+            key, buf, line_start = None, [], True
+        else:
+            buf.append(c)
+        i += 1
+    if key is not None:
+        out.setdefault(key.lower(), "".join(buf))
+    return out
+
+
 def probe_ffmpeg(path: str, exe: str, res: ScanResult) -> bool:
-    rc, out, err, note = _run_capped([exe, "-hide_banner", "-nostdin", "-i", os.path.abspath(path)])
+    """``ffmpeg -i FILE -f ffmetadata -``: full tags on stdout, stream banner on stderr."""
+    rc, out, err, note = _run_capped([exe, "-hide_banner", "-nostdin", "-i", os.path.abspath(path),
+                                      "-map_metadata", "0", "-vn", "-an", "-sn", "-dn", "-f", "ffmetadata", "-"])
     if note:
         res.warnings.append(note)
     if rc is None:
         return False
+    for k, v in parse_ffmetadata(out.decode("utf-8", "replace")).items():
+        res.add_text(k, v)
     text = err.decode("utf-8", "replace")
     if not parse_ffmpeg_banner(text, res):
         msg = [ln for ln in text.strip().splitlines() if ln.strip()]
