@@ -14,14 +14,11 @@ skipped, so one broken optional dependency never takes the others down.
 """
 from __future__ import annotations
 
-import asyncio
 import atexit
 import html
 import importlib
 import logging
 import os
-import sys
-import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -39,7 +36,6 @@ from .holaf_security import (
     hash_password,
     is_loopback,
     password_problem,
-    verify_password,
 )
 
 log = logging.getLogger("holaf")
@@ -47,6 +43,9 @@ log = logging.getLogger("holaf")
 __version__ = "0.1.0"
 EXTENSION_DIR = Path(__file__).resolve().parent
 JS_DIR = EXTENSION_DIR / "js"
+#: ComfyUI serves ``js/`` at ``/extensions/<name>`` where ``<name>`` is the folder *or link*
+#: name inside ``custom_nodes`` (it does not resolve symlinks), so take it unresolved too.
+WEB_NAME = Path(os.path.abspath(__file__)).parent.name
 STANDALONE_PAGE = JS_DIR / "holaf_standalone.html"
 DATA_DIR_NAME = "__holaf_utilities"
 CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
@@ -54,6 +53,8 @@ CTX_KEY = web.AppKey("holaf_ctx", HolafContext)
 #: Feature modules, relative to this package. Order = start order of their services.
 FEATURES: list[str] = [
     "holaf_server_management",
+    "holaf_terminal",
+    "holaf_system_monitor",
     "holaf_image_viewer_backend.image_index",
 ]
 
@@ -99,7 +100,7 @@ def build_context(mode: str, paths: HostPaths, events: EventHub, *, features: li
         db=db,
         security=Security(config),
         events=events,
-        js_base_url=f"/extensions/{quote(EXTENSION_DIR.name)}",
+        js_base_url=f"/extensions/{quote(WEB_NAME)}",
         version=__version__,
     )
     ctx.state["feature_modules"] = features
@@ -130,6 +131,7 @@ def mount_in_comfyui(prompt_server: Any, paths: HostPaths) -> HolafContext:
         await ctx.stop_services()
 
     prompt_server.app.cleanup_ctx.append(lifecycle)
+    prompt_server.app.on_shutdown.append(lambda _app: ctx.shutdown_services())
     # ComfyUI does not always run aiohttp's cleanup on Ctrl+C: at least flush the DB.
     atexit.register(ctx.db.close)
     return ctx
@@ -159,11 +161,12 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
 
     @routes.get("/")
     async def index_page(request: web.Request) -> web.Response:
-        return _page_response(ctx, js_base=ctx.js_base_url.lstrip("/"))
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))
 
     app.add_routes(table)
     app.router.add_static(ctx.js_base_url, JS_DIR, follow_symlinks=False)
     app.on_response_prepare.append(_no_cache_for_scripts)
+    app.on_shutdown.append(lambda _app: ctx.shutdown_services())  # before aiohttp waits for open sockets
 
     async def lifecycle(_app: web.Application):
         await ctx.start_services()
@@ -171,6 +174,13 @@ def create_standalone_app(paths: HostPaths, *, features: list[ModuleType] | None
         await ctx.stop_services()
 
     app.cleanup_ctx.append(lifecycle)
+
+    async def close_event_sockets(_app: web.Application) -> None:
+        # aiohttp waits for open handlers before cleanup runs: without this, an open page
+        # keeps Ctrl+C (or SIGTERM) waiting for the shutdown timeout.
+        await hub.close_all()
+
+    app.on_shutdown.append(close_event_sockets)
     return app
 
 
@@ -181,6 +191,13 @@ async def _no_cache_for_scripts(request: web.Request, response: web.StreamRespon
 
 
 # --------------------------------------------------------------------------- core routes
+def relative_js_base(ctx: HolafContext, request_path: str) -> str:
+    """``js/`` relative to the page, so it resolves under any prefix (``/api/holaf/view`` in
+    ComfyUI, a reverse proxy's sub-path): one ``../`` per folder level of the page's path."""
+    depth = max(0, request_path.count("/") - 1)
+    return "../" * depth + ctx.js_base_url.lstrip("/")
+
+
 def _page_response(ctx: HolafContext, *, js_base: str) -> web.Response:
     try:
         template = STANDALONE_PAGE.read_text(encoding="utf-8")
@@ -269,19 +286,7 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
         return json_ok({"authenticated": state.authenticated, "password_configured": state.password_configured})
 
     async def _check_password_rate_limited(request: web.Request, password: Any) -> bool:
-        client = _client_id(request)
-        wait = security.limiter.retry_after(client)
-        if wait > 0:
-            retry = int(wait) + 1
-            raise HolafError(429, f"too many failed attempts; try again in {retry} s",
-                             headers={"Retry-After": str(retry)}, retry_after=retry)
-        ok = await ctx.run_blocking(verify_password, password, security.password_hash)
-        if ok:
-            security.limiter.record_success(client)
-        else:
-            security.limiter.record_failure(client)
-            log.warning("Failed Holaf Utilities login from %s", client)
-        return ok
+        return await ctx.run_blocking(security.check_password, _client_id(request), password)
 
     @routes.post("/holaf/auth/login")
     async def login(request: web.Request) -> web.Response:
@@ -346,4 +351,4 @@ def _add_core_routes(ctx: HolafContext, routes: Routes) -> None:
     @routes.get("/holaf/view")
     async def view_page(request: web.Request) -> web.Response:
         """The full-page UI; inside ComfyUI this is the viewer's "Open in new tab"."""
-        return _page_response(ctx, js_base=".." + ctx.js_base_url)
+        return _page_response(ctx, js_base=relative_js_base(ctx, request.path))

@@ -51,6 +51,9 @@ class Service:
     name: str
     start: Callable[[], Awaitable[None]]
     stop: Callable[[], Awaitable[None]]
+    #: Runs when the server *begins* to shut down, before aiohttp waits for open requests:
+    #: a service holding long-lived sockets closes them here, or shutdown hangs until its timeout.
+    shutdown: Callable[[], Awaitable[None]] | None = None
 
 
 class EventHub:
@@ -183,8 +186,9 @@ class HolafContext:
     def is_comfyui(self) -> bool:
         return self.mode == "comfyui"
 
-    def add_service(self, name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
-        self.services.append(Service(name, start, stop))
+    def add_service(self, name: str, start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]],
+                    *, shutdown: Callable[[], Awaitable[None]] | None = None) -> None:
+        self.services.append(Service(name, start, stop, shutdown))
 
     async def run_blocking(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run filesystem or CPU work off the event loop (ComfyUI's loop must never block)."""
@@ -201,6 +205,16 @@ class HolafContext:
                 log.info("Started %s", service.name)
             except Exception:
                 log.exception("Could not start %s; the rest of Holaf Utilities keeps running", service.name)
+
+    async def shutdown_services(self) -> None:
+        """The server is going down: services close their long-lived connections (``stop`` follows)."""
+        for service in reversed(self.services):
+            if service.shutdown is None:
+                continue
+            try:
+                await service.shutdown()
+            except Exception:
+                log.exception("Error while shutting down %s", service.name)
 
     async def stop_services(self) -> None:
         for service in reversed(self.services):

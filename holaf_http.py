@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from .holaf_security import UnsafePathError
+from .holaf_security import LoginRateLimited, UnsafePathError
 
 log = logging.getLogger("holaf.http")
 
@@ -185,6 +185,9 @@ class Routes:
                 return await handler(request)
             except HolafError as exc:
                 return error_response(exc.status, exc.message, code=exc.code, headers=exc.headers, **exc.extra)
+            except LoginRateLimited as exc:
+                return error_response(429, str(exc), code="rate_limited",
+                                      headers={"Retry-After": str(exc.retry_after)}, retry_after=exc.retry_after)
             except UnsafePathError as exc:
                 return error_response(exc.status, f"invalid path: {exc}", code="invalid_path")
             except (web.HTTPException, asyncio.CancelledError, ConnectionResetError):

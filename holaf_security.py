@@ -146,6 +146,14 @@ class OneTimeTokens:
             del self._tokens[key]
 
 
+class LoginRateLimited(Exception):
+    """The client failed too often; it must wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed attempts; try again in {retry_after} s")
+        self.retry_after = retry_after
+
+
 class LoginRateLimiter:
     """Slows password guessing: after ``free_attempts`` failures a client waits, doubling each time."""
 
@@ -343,6 +351,22 @@ class Security:
                     self.config._fallback_secret = getattr(self.config, "_fallback_secret", None) or secret
                     secret = self.config._fallback_secret
             return secret
+
+    def check_password(self, client: str, password: str) -> bool:
+        """Rate-limited password check shared by every login route. Blocking (PBKDF2): run it off the loop.
+
+        Raises :class:`LoginRateLimited` while the client is locked out, even for the right password.
+        """
+        wait = self.limiter.retry_after(client)
+        if wait > 0:
+            raise LoginRateLimited(int(wait) + 1)
+        ok = verify_password(password, self.password_hash)
+        if ok:
+            self.limiter.record_success(client)
+        else:
+            self.limiter.record_failure(client)
+            log.warning("Failed Holaf Utilities login from %s", client)
+        return ok
 
     # sessions
     def new_session_token(self) -> str:

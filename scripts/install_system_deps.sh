@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests and the full feature set use:
 # ffmpeg/ffprobe (video metadata, thumbnails, exports), Chromium (browser tests),
-# libexempi (XMP sidecars). Debian/Ubuntu via apt, macOS via Homebrew; elsewhere
+# libexempi (XMP sidecars), Node.js (unit tests of the front-end modules). Debian/Ubuntu via apt, macOS via Homebrew; elsewhere
 # it says what to install by hand.
 set -euo pipefail
 need=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
 if command -v ldconfig >/dev/null 2>&1; then
   ldconfig -p 2>/dev/null | grep -q libexempi || need+=(libexempi8)
 fi

@@ -74,3 +74,81 @@ async def authed_client(aiohttp_client, make_app):
     resp = await cli.post("/holaf/auth/login", json={"password": TEST_PASSWORD})
     assert resp.status == 200, await resp.text()
     return cli
+
+
+# ======================================================================================
+# Browser test fixtures (UI shell). Real standalone server subprocess + real Chromium.
+# Helpers live in tests/browser_support.py; keep this block together for easy merges.
+# ======================================================================================
+import browser_support  # noqa: E402
+
+
+@pytest.fixture
+def standalone_server_factory(tmp_path_factory):
+    """``factory(extra_args=(), config=None, password=None|TEST_PASSWORD, env=None, …)`` → a
+    running :class:`browser_support.StandaloneServer`; every server stops at teardown."""
+    servers = []
+
+    def factory(*, password: str | None = None, **options):
+        if password:
+            options.setdefault("password_hash", TEST_PASSWORD_HASH if password == TEST_PASSWORD else hash_password(password, iterations=2000))
+        server = browser_support.start_standalone_server(tmp_path_factory.mktemp("standalone"), **options)
+        servers.append(server)
+        return server
+
+    yield factory
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def standalone_server(standalone_server_factory):
+    """A standalone server with no password and default settings."""
+    return standalone_server_factory()
+
+
+@pytest.fixture(scope="module")
+def playwright_driver():
+    """The sync Playwright driver, started once per test module (starting it costs ~0.7 s)."""
+    sync_api = browser_support.require_playwright()
+    browser_support.require_chromium()
+    manager = sync_api.sync_playwright()
+    playwright = manager.start()
+    try:
+        yield playwright
+    finally:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def browser_context_factory(tmp_path_factory, playwright_driver, standalone_server_factory):
+    """``factory(viewport=None, **context_options)`` → a Playwright persistent context in a fresh
+    ``--user-data-dir`` (Chromium at /usr/bin/chromium with the project's flags), closed after the
+    test. Depends on the server factory only so that browsers close before the servers stop."""
+    contexts = []
+
+    def factory(**options):
+        context = browser_support.launch_context(playwright_driver, tmp_path_factory.mktemp("chromium-profile"), **options)
+        contexts.append(context)
+        return context
+
+    try:
+        yield factory
+    finally:
+        for context in contexts:
+            try:
+                context.close()
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def browser_context(browser_context_factory):
+    return browser_context_factory()
+
+
+@pytest.fixture
+def standalone_page(browser_context, standalone_server):
+    """``(page, problems)``: the standalone page, shell started; ``problems.assert_none()``
+    checks for console errors."""
+    return browser_support.open_standalone_page(browser_context, standalone_server)

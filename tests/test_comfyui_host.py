@@ -6,7 +6,6 @@ under ``/api`` exactly like ComfyUI does, and a real subprocess checks restart.
 """
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import os
