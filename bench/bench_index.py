@@ -47,6 +47,14 @@ def load_package():
     return sys.modules["holaf_utilities"]
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def cpu_seconds() -> tuple[float, float]:
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -337,14 +345,14 @@ def cmd_rss(args) -> None:
     import urllib.request
 
     data = Path(tempfile.mkdtemp(prefix="holaf-rss-"))
-    port = args.port
+    port = args.port or free_port()
     (data / "config.ini").write_text(f"[ImageViewer]\nscan_workers = {args.workers}\n")
     if args.cold:
         drop_caches()
     server = subprocess.Popen([sys.executable, str(ROOT / "__main__.py"), "--output-dir", args.corpus, "--data-dir",
                                str(data), "--port", str(port), "--log-level", "WARNING"], cwd=str(ROOT))
     proc = psutil.Process(server.pid)
-    peak_main = peak_total = 0
+    peak_main = peak_total = peak_worker = 0
     t0 = time.perf_counter()
     first_answer = None
     state = None
@@ -352,16 +360,26 @@ def cmd_rss(args) -> None:
         while time.perf_counter() - t0 < 1800:
             try:
                 main_rss = proc.memory_info().rss
-                kids = sum(c.memory_info().rss for c in proc.children(recursive=True))
+                kid_rss = []
+                for child in proc.children(recursive=False):  # worker processes (not their ffprobe runs)
+                    try:
+                        kid_rss.append(child.memory_info().rss)
+                    except psutil.Error:
+                        pass
+                kids = sum(kid_rss)
+                peak_worker = max([peak_worker, *kid_rss])
             except psutil.Error:
                 break
             peak_main = max(peak_main, main_rss)
             peak_total = max(peak_total, main_rss + kids)
             try:
+                if first_answer is None:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/holaf/utilities/info", timeout=1) as resp:
+                        if json.loads(resp.read())["pid"] != server.pid:
+                            raise SystemExit(f"port {port} is answered by another process")
+                    first_answer = time.perf_counter() - t0
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/holaf/images/scan-status", timeout=1) as resp:
                     state = json.loads(resp.read())
-                    if first_answer is None:
-                        first_answer = time.perf_counter() - t0
             except OSError:
                 pass
             if state and state["state"] == "idle" and state.get("last_result"):
@@ -372,7 +390,9 @@ def cmd_rss(args) -> None:
         server.wait(timeout=30)
         shutil.rmtree(data, ignore_errors=True)
     print(f"peak RSS during the first scan of {state and state.get('found')} files: server {peak_main / 2**20:.0f} MB, "
-          f"server + worker processes {peak_total / 2**20:.0f} MB; first HTTP answer after {first_answer:.2f} s; "
+          f"server + its worker processes {peak_total / 2**20:.0f} MB (largest worker {peak_worker / 2**20:.0f} MB; "
+          f"short ffprobe runs not counted); "
+          f"first HTTP answer after {first_answer:.2f} s; "
           f"scan {state and state['last_result'] and state['last_result']['seconds']} s")
     print(json.dumps({"bench": "rss", "peak_server_mb": round(peak_main / 2**20), "peak_total_mb": round(peak_total / 2**20)}))
 
@@ -395,6 +415,9 @@ def cmd_live(args) -> None:
     if args.corpus:
         out.rmdir()
         subprocess.run(["cp", "-al", args.corpus, str(out)], check=True)
+        db = Path(f"{args.corpus}.benchdb") / "holaf_utilities.sqlite"
+        if db.exists():  # the tree is a hard-linked copy: its index is the same (no first scan)
+            shutil.copyfile(db, data / db.name)
     (data / "config.ini").write_text(f"[ImageViewer]\nwatch_mode = {args.mode}\nrescan_interval_min = 0\n")
     payload = png_bytes(size=(512, 512), prompt=comfy_prompt("a live benchmark kingfisher"))
 
@@ -465,7 +488,7 @@ def main() -> None:
     p = sub.add_parser("rss")
     p.add_argument("--corpus", required=True)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--port", type=int, default=8391)
+    p.add_argument("--port", type=int, default=0, help="0 = any free port")
     p.add_argument("--cold", action="store_true")
     p = sub.add_parser("live")
     p.add_argument("--mode", default="auto")

@@ -42,7 +42,9 @@ class Debouncer:
     """Collects file paths from any thread; :meth:`pop_due` returns the stable ones.
 
     A path is due when no event came for ``quiet`` seconds and two ``stat`` calls
-    ``quiet`` apart agree (or the file is gone, or its writer closed it).
+    ``quiet`` apart agree (or the file is gone, or its writer closed it). A file whose
+    mtime is already ``quiet`` old when it is first looked at (found by a folder poll
+    after it was written) is due at once.
     """
 
     def __init__(self, stat: Callable[[str], tuple[int, int] | None], *, quiet: float = QUIET_S) -> None:
@@ -57,10 +59,11 @@ class Debouncer:
         with self._lock:
             entry = self._pending.get(rel)
             if entry is None:
-                self._pending[rel] = [now, None, closed]
+                self._pending[rel] = [now, None, closed, True]
             else:
                 entry[0] = now
                 entry[2] = entry[2] or closed
+                entry[3] = False
                 if not closed:
                     entry[1] = None
 
@@ -74,24 +77,34 @@ class Debouncer:
         with self._lock:
             if not self._pending:
                 return None
-            waits = [(e[0] + (CLOSED_QUIET_S if e[2] else self.quiet)) - now for e in self._pending.values()]
+            waits = [0.0 if e[3] else (e[0] + (CLOSED_QUIET_S if e[2] else self.quiet)) - now
+                     for e in self._pending.values()]
         return max(0.0, min(waits))
 
     def pop_due(self, now: float | None = None) -> list[str]:
         now = time.monotonic() if now is None else now
         with self._lock:
             candidates = [(rel, list(e)) for rel, e in self._pending.items()
-                          if now - e[0] >= (CLOSED_QUIET_S if e[2] else self.quiet)]
+                          if e[3] or now - e[0] >= (CLOSED_QUIET_S if e[2] else self.quiet)]
         due = []
-        for rel, (event_time, last, closed) in candidates:
+        settled_ns = time.time_ns() - int(self.quiet * 1e9)
+        for rel, (event_time, last, closed, first_look) in candidates:
             current = self._stat(rel)
             with self._lock:
                 entry = self._pending.get(rel)
                 if entry is None or entry[0] != event_time:
                     continue  # a newer event arrived meanwhile
-                if current is None or closed or (last is not None and current == last):
+                waited = now - event_time >= (CLOSED_QUIET_S if closed else self.quiet)
+                settled = current is not None and current[1] <= settled_ns
+                if current is None and not waited:
+                    entry[3] = False  # not there yet (or just renamed): give it the quiet period
+                    continue
+                if current is None or (closed and waited) or settled or (last is not None and current == last):
                     del self._pending[rel]
                     due.append(rel)
+                elif first_look and not waited:
+                    entry[3] = False
+                    entry[1] = current
                 else:
                     entry[1] = current
                     entry[0] = now  # still changing (or first look): wait another quiet period

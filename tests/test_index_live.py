@@ -205,3 +205,55 @@ def test_when_inotify_cannot_start_the_watcher_polls_folders_instead(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "MODE poll | inotify instance or file limit reached (EMFILE)" in proc.stdout, proc.stdout + proc.stderr
     assert "EVENT True" in proc.stdout and "''" in proc.stdout  # the root folder changed: compared with the index
+
+
+def _debouncer(root):
+    from holaf_utilities.holaf_image_viewer_backend.watcher import Debouncer
+
+    def stat(rel):
+        try:
+            st = os.stat(root / rel)
+        except OSError:
+            return None
+        return (st.st_size, st.st_mtime_ns)
+
+    return Debouncer(stat, quiet=0.3)
+
+
+def test_the_debouncer_hands_over_an_already_settled_file_at_first_look(tmp_path):
+    (tmp_path / "old.png").write_bytes(b"x" * 10)
+    os.utime(tmp_path / "old.png", (time.time() - 60, time.time() - 60))
+    debouncer = _debouncer(tmp_path)
+    debouncer.add("old.png")
+    assert debouncer.next_check_in() == 0
+    assert debouncer.pop_due() == ["old.png"]
+
+
+def test_the_debouncer_waits_while_a_file_grows_and_hands_it_over_once_quiet(tmp_path):
+    debouncer = _debouncer(tmp_path)
+    target = tmp_path / "growing.png"
+    target.write_bytes(b"x")
+    debouncer.add("growing.png")
+    assert debouncer.pop_due() == []  # just written
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:  # keeps growing: never due
+        with open(target, "ab") as handle:
+            handle.write(b"x" * 100)
+        debouncer.add("growing.png")
+        assert debouncer.pop_due() == []
+        time.sleep(0.05)
+    time.sleep(0.35)
+    assert debouncer.pop_due() == ["growing.png"]
+    assert len(debouncer) == 0
+
+
+def test_the_debouncer_hands_over_a_closed_file_quickly_and_a_deleted_one_after_the_quiet_period(tmp_path):
+    debouncer = _debouncer(tmp_path)
+    (tmp_path / "done.png").write_bytes(b"x")
+    debouncer.add("done.png", closed=True)
+    debouncer.add("gone.png")
+    assert debouncer.pop_due() == []
+    time.sleep(0.12)
+    assert debouncer.pop_due() == ["done.png"]
+    time.sleep(0.25)
+    assert debouncer.pop_due() == ["gone.png"]
