@@ -78,6 +78,11 @@ def setup(ctx, routes) -> None:
     from .metadata import SUPPORTED_EXTENSIONS, resolve_ffprobe
 
     config = ctx.config
+
+    def is_busy(rel: str) -> bool:
+        file_ops = ctx.state.get("holaf.file_ops")  # the actions feature, when it is on
+        return bool(file_ops is not None and file_ops.is_busy(rel))
+
     index = IndexService(
         db=ctx.db,
         output_dir=str(ctx.paths.output_dir),
@@ -86,6 +91,7 @@ def setup(ctx, routes) -> None:
         publish=ctx.events.publish,
         workers=worker_count(config),
         ffprobe_resolver=resolve_ffprobe,
+        is_busy=is_busy,
     )
     watcher = Watcher(
         index.root,

@@ -70,8 +70,11 @@ class ScanStatus:
 class IndexService:
     def __init__(self, *, db, output_dir: str, exclude_dirs: Iterable[str], extensions: Iterable[str],
                  publish: Callable[[str, Any], None], workers: int, ffprobe_resolver: Callable[[], str | None],
-                 quiet_s: float = 0.4) -> None:
+                 quiet_s: float = 0.4, is_busy: Callable[[str], bool] | None = None) -> None:
         self.db = db
+        # A path a file operation is moving right now belongs to that operation: it moves the
+        # row itself (keeping id, tags, rating), so the watcher's notice waits until it is done.
+        self.is_busy = is_busy
         self.root = os.path.realpath(output_dir)
         self.walker = Walker(self.root, extensions, exclude_dirs=[os.fspath(p) for p in exclude_dirs])
         self.publish_event = publish
@@ -427,6 +430,12 @@ class IndexService:
         for rel_dir in sorted(dirs):
             self._reconcile_dir(rel_dir)
         due = self.debouncer.pop_due()
+        is_busy = self.is_busy
+        if due and is_busy is not None:
+            busy = [rel for rel in due if is_busy(rel)]
+            for rel in busy:
+                self.debouncer.add(rel)
+            due = [rel for rel in due if rel not in busy] if busy else due
         if due:
             self._reconcile_files(due)
 

@@ -202,3 +202,30 @@ async def test_backfill_goes_newest_first(aiohttp_client, host_paths, output_dir
         await asyncio.sleep(0.2)
     order = ctx.db.read_sync(lambda c: [r[0] for r in c.execute("SELECT path FROM thumbnails ORDER BY updated_at, rowid")])
     assert order == [f"n{i}.png" for i in reversed(range(6))]
+
+
+async def test_the_watcher_leaves_a_file_being_trashed_to_the_file_operation(aiohttp_client, host_paths, output_dir):
+    """A trash that is slow between the move on disk and its index update (a busy disk) must
+    not let the watcher drop the row in between: the row keeps its id, so tags survive."""
+    host_paths.data_dir.mkdir(parents=True, exist_ok=True)
+    (host_paths.data_dir / "config.ini").write_text(
+        "[ImageViewer]\nscan_in_process = true\nwatch_mode = poll\npoll_interval_s = 0.25\nrescan_interval_min = 0\n", encoding="utf-8")
+    comfy_png(output_dir / "slow.png")
+    client = await aiohttp_client(holaf_app.create_standalone_app(host_paths, features=features()))
+    await sync(client)
+    comfy_png(output_dir / "later.png")  # a higher row id, so a re-created row could not reuse the old id
+    await sync(client)
+    before = rows(client)["slow.png"]
+    assert rows(client)["later.png"]["id"] > before["id"]
+    ctx = client.app[holaf_app.CTX_KEY]
+    watcher_saw_it = []
+    # Hold the operation after each transfer for well over the watcher's quiet period.
+    ctx.state["holaf.file_ops"].on_progress = lambda _n: (time.sleep(1.5), watcher_saw_it.append("slow.png" in rows(client)))
+
+    resp = await client.post("/holaf/images/delete", json={"paths": ["slow.png"]})
+    assert resp.status == 200, await resp.text()
+    assert watcher_saw_it and all(watcher_saw_it), "the row left the index while the file was being moved"
+    await asyncio.sleep(1.0)  # let the deferred watcher notices run
+    after = rows(client)
+    assert "slow.png" not in after
+    assert after["trashcan/slow.png"]["id"] == before["id"]
