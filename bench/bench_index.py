@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -400,7 +399,6 @@ def cmd_rss(args) -> None:
 # --------------------------------------------------------------------------- new file → client
 def cmd_live(args) -> None:
     load_package()
-    import aiohttp
     from aiohttp.test_utils import TestClient, TestServer
 
     from holaf_utilities import holaf_app

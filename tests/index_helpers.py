@@ -70,7 +70,6 @@ def write_png(path: Path, *, size=(32, 24), color=(200, 30, 30), prompt: dict | 
 
 
 def png_bytes(**kwargs) -> bytes:
-    import io
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import conftest  # loads the package
-from test_edit_math import ref_pixel, SAMPLE_PIXELS, CASES
+from test_edit_math import CASES, SAMPLE_PIXELS, ref_pixel  # noqa: E402  (after the path set-up)
+
 cases = []
 for name, controls in CASES.items():
     cases.append({"name": name, "controls": [{"type": k, "value": v, "range": r} for k, v, r in controls],

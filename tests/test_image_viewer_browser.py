@@ -9,7 +9,6 @@ One read-only server (and browser) serves most tests; the tests that change file
 small server of their own."""
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path

@@ -5,7 +5,6 @@ standalone app that scanned a gallery of real files (built once for the module).
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
 import pytest_asyncio

@@ -4,7 +4,6 @@ canvas chart (draws once, schedules nothing)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import threading
 import time

@@ -39,7 +39,7 @@ def test_the_overlay_shows_live_values_and_a_chart_and_stops_the_sampler_when_cl
     page, problems = standalone_page
     assert monitor_status(standalone_server)["sampling"] is False, "nothing sampled before anyone looks"
     panel = open_monitor(page)
-    first = poll(lambda: chip_text(panel, "CPU"), lambda t: t and "%" in t, message="CPU chip")
+    poll(lambda: chip_text(panel, "CPU"), lambda t: t and "%" in t, message="CPU chip")
     assert chip_text(panel, "RAM") and chip_text(panel, "ComfyUI") and chip_text(panel, "Disk output")
     status = monitor_status(standalone_server)
     assert status["sampling"] is True and status["subscribers"] == 1

@@ -308,10 +308,10 @@ async def test_monitor_settings_are_declared_and_writable_through_the_settings_a
 
 
 # -- inside ComfyUI (the stand-in host) ------------------------------------------------
-from test_comfyui_host import comfy  # noqa: E402,F401  (fixture: the package loaded as ComfyUI loads it)
+from test_comfyui_host import comfy  # noqa: E402,F401,F811  (fixture: the package loaded as ComfyUI loads it)
 
 
-async def test_inside_comfyui_jobs_come_from_send_sync_and_nothing_goes_to_comfyuis_socket(comfy, aiohttp_client):
+async def test_inside_comfyui_jobs_come_from_send_sync_and_nothing_goes_to_comfyuis_socket(comfy, aiohttp_client):  # noqa: F811
     prompt_server, module, _ = comfy
     prompt_server.add_routes()
     client = await aiohttp_client(prompt_server.app)

@@ -139,7 +139,9 @@ def test_font_size_buttons_resize_the_terminal_and_are_saved(browser_context, te
     wait_state(panel, "open")
     type_command(page, panel, "echo SIZE=$(stty size)=")
     before = wait_screen(panel, r"SIZE=\d+ \d+=")
-    rows_cols = lambda text: [tuple(map(int, m)) for m in re.findall(r"SIZE=(\d+) (\d+)=", text)]
+    def rows_cols(text):
+        return [tuple(map(int, m)) for m in re.findall(r"SIZE=(\d+) (\d+)=", text)]
+
     (first,) = rows_cols(before)[-1:]
     for _ in range(4):
         panel.locator('[data-testid="holaf-terminal-font-up"]').click()

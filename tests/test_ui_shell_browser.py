@@ -164,7 +164,9 @@ def test_clicking_a_panel_brings_it_to_the_front_with_finite_z_indexes(standalon
     }}""")
     demo = page.locator('[data-testid="holaf-panel-demo"]')
     assert demo.locator('[data-testid="holaf-panel-title"]').inner_text() == "Demo <b>not bold</b>", "titles are text"
-    z = lambda loc: int(loc.evaluate("el => getComputedStyle(el).zIndex"))
+    def z(loc):
+        return int(loc.evaluate("el => getComputedStyle(el).zIndex"))
+
     assert z(demo) > z(settings)
     settings_header = settings.locator('[data-testid="holaf-panel-header"]')
     settings_header.click(position={"x": 450, "y": 10})
@@ -237,7 +239,9 @@ def test_a_confirm_dialog_is_driven_by_arrows_enter_and_escape(standalone_page):
         d.confirmDialog({{ title: "Delete 3 files?", message: "They go to the trashcan.", confirmLabel: "Delete", danger }})
           .then((v) => {{ window.__answer = v; }});
     }}"""
-    answer = lambda: page.evaluate("window.__answer")
+    def answer():
+        return page.evaluate("window.__answer")
+
     dialog = page.locator('[data-testid="holaf-dialog"]')
 
     page.evaluate(start, False)
