@@ -35,7 +35,7 @@ log = logging.getLogger("holaf.images.index")
 
 EVENT_CHANGED = "holaf.images.changed"
 WRITE_BATCH = 500            # rows per transaction while discovering
-APPLY_BATCH = 256            # metadata results per transaction
+APPLY_BATCH = 512            # metadata results per transaction
 EXTRACT_BATCH = 32           # files per worker round trip
 INLINE_LIMIT = 24            # fewer pending files than this: read them in this thread
 PUBLISH_DEBOUNCE_S = 0.15
@@ -382,11 +382,18 @@ class IndexService:
         return out
 
     def _extract_with_pool(self, pending: list[tuple[int, str]]) -> None:
+        """Keep every worker busy while the writer stores the previous results.
+
+        One batch of results is written in the background (``submit_write``) while the
+        workers read the next files; waiting for each write in this thread left the
+        workers idle for about a third of a first scan.
+        """
         pool = self._get_pool()
         window = max(2, 2 * max(1, pool.workers))
         batches = [pending[i:i + EXTRACT_BATCH] for i in range(0, len(pending), EXTRACT_BATCH)]
         in_flight: set[concurrent.futures.Future] = set()
         ready: list = []
+        writing = None  # (future of the write, its results)
         last_apply = time.monotonic()
         next_batch = 0
         while (next_batch < len(batches) or in_flight) and not self._stop.is_set():
@@ -397,8 +404,12 @@ class IndexService:
                                                       return_when=concurrent.futures.FIRST_COMPLETED)
             for future in done:
                 ready.extend(future.result())
-            if ready and (len(ready) >= APPLY_BATCH or time.monotonic() - last_apply > 0.5 or not in_flight):
-                self._apply(ready)
+            if writing is not None and writing[0].done():
+                self._applied(*writing)
+                writing = None
+            if ready and writing is None and (len(ready) >= APPLY_BATCH or time.monotonic() - last_apply > 0.5
+                                              or not in_flight):
+                writing = (self._submit_apply(ready), ready)
                 ready = []
                 last_apply = time.monotonic()
             if self.debouncer.next_check_in() == 0 or self._dirs:
@@ -406,15 +417,26 @@ class IndexService:
             self._maybe_publish()
         for future in in_flight:
             future.cancel()
+        if writing is not None:
+            self._applied(*writing)
         if ready:
             self._apply(ready)
+
+    def _submit_apply(self, results: list) -> concurrent.futures.Future:
+        now, paths = time.time(), self._paths
+        return self.db.submit_write(lambda conn: store.apply_metadata(conn, results, now, paths))
+
+    def _applied(self, future: concurrent.futures.Future, results: list) -> None:
+        self._after_apply(future.result(), results)
 
     def _apply(self, results: list) -> None:
         if not results:
             return
         now = time.time()
         paths = self._paths
-        outcome = self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, paths))
+        self._after_apply(self.db.write_sync(lambda conn: store.apply_metadata(conn, results, now, paths)), results)
+
+    def _after_apply(self, outcome: dict, results: list) -> None:
         self._applied_total += len(outcome["applied"])
         if outcome["retry"]:
             self._pending_metadata = True

@@ -1,4 +1,4 @@
-"""Video and audio: ffprobe (or the ``ffmpeg -i`` fallback) gives size, duration,
+"""Video and audio: PyAV or ffprobe (or the ``ffmpeg -i`` fallback) gives size, duration,
 frame rate, audio presence and container tags; ComfyUI SaveVideo tags,
 VideoHelperSuite's old double-encoded ``comment`` and its newer separate tags
 are all read; a VHS first-frame PNG next to a video is linked.
@@ -17,6 +17,22 @@ from metadata_fixtures import (FFMPEG, FFPROBE, graph_basic, graph_wan_video, ma
 pytestmark = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg is not installed")
 M = metadata_api()
 WORKFLOW = {"nodes": [{"id": 6, "type": "CLIPTextEncode", "widgets_values": ["x"]}], "links": [], "version": 0.4}
+
+
+def _pyav_installed() -> bool:
+    from holaf_utilities.holaf_image_viewer_backend.metadata.video import pyav_module
+    return pyav_module() is not None
+
+
+@pytest.fixture(params=["pyav", "ffprobe"])
+def read(request):
+    """extract_metadata through one reader: both must tell the same story about every file."""
+    if request.param == "pyav" and not _pyav_installed():
+        pytest.skip("PyAV (av) is not installed")
+    if request.param == "ffprobe" and FFPROBE is None:
+        pytest.skip("ffprobe is not installed")
+    use_pyav = request.param == "pyav"
+    return lambda path, **kw: M.extract_metadata(path, use_pyav=use_pyav, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +60,8 @@ def media(tmp_path_factory):
     return files
 
 
-def test_comfyui_save_video_tags_size_duration_fps_and_audio(media):
-    m = M.extract_metadata(media["savevideo"])
+def test_comfyui_save_video_tags_size_duration_fps_and_audio(read, media):
+    m = read(media["savevideo"])
     assert (m.kind, m.format, m.width, m.height) == ("video", "MP4", 96, 64)
     assert m.fps == 12 and m.duration == pytest.approx(1.0, abs=0.1) and m.has_audio is True
     assert m.frame_count == 12 and m.animated is True
@@ -54,38 +70,38 @@ def test_comfyui_save_video_tags_size_duration_fps_and_audio(media):
     assert m.generator == "comfyui" and m.params.seed == 1234
 
 
-def test_videohelpersuite_old_double_encoded_comment_tag(media):
-    m = M.extract_metadata(media["vhs_old"])
+def test_videohelpersuite_old_double_encoded_comment_tag(read, media):
+    m = read(media["vhs_old"])
     assert m.prompt == graph_basic() and m.workflow == WORKFLOW and m.has_audio is False
     assert m.companion_png == "AnimateDiff_00001.png", "the first-frame PNG is linked even when not needed"
 
 
-def test_videohelpersuite_new_separate_tags(media):
-    m = M.extract_metadata(media["vhs_new"])
+def test_videohelpersuite_new_separate_tags(read, media):
+    m = read(media["vhs_new"])
     assert m.prompt == graph_basic() and m.workflow == WORKFLOW
 
 
-def test_webm_from_vhs_with_a_wan_graph(media):
-    m = M.extract_metadata(media["vhs_webm"])
+def test_webm_from_vhs_with_a_wan_graph(read, media):
+    m = read(media["vhs_webm"])
     assert (m.format, m.width, m.height) == ("WEBM", 80, 48)
     assert m.params.positive == "a fennec fox running through a meadow"
     assert m.frame_count is not None
 
 
-def test_tag_names_are_matched_whatever_their_case(media):
-    m = M.extract_metadata(media["mkv"])
+def test_tag_names_are_matched_whatever_their_case(read, media):
+    m = read(media["mkv"])
     assert m.format == "MKV" and m.prompt == graph_basic()
 
 
-def test_a_video_without_metadata(media):
-    m = M.extract_metadata(media["plain"])
+def test_a_video_without_metadata(read, media):
+    m = read(media["plain"])
     assert (m.format, m.width, m.fps) == ("MOV", 64, 10)
     assert m.duration == pytest.approx(2.0, abs=0.15)
     assert m.prompt is None and m.generator is None and m.error is None
 
 
-def test_a_bare_video_takes_its_metadata_from_the_vhs_first_frame_png(media):
-    m = M.extract_metadata(media["bare_with_png"])
+def test_a_bare_video_takes_its_metadata_from_the_vhs_first_frame_png(read, media):
+    m = read(media["bare_with_png"])
     assert m.companion_png == "AnimateDiff_00003.png"
     assert m.prompt == graph_basic() and m.workflow == WORKFLOW
     assert m.sources["prompt"] == "embedded"
@@ -93,8 +109,8 @@ def test_a_bare_video_takes_its_metadata_from_the_vhs_first_frame_png(media):
 
 
 @pytest.mark.parametrize("ext", ["wav", "mp3", "flac", "ogg", "m4a"])
-def test_audio_files_give_duration_and_comfyui_tags(media, ext):
-    m = M.extract_metadata(media[ext])
+def test_audio_files_give_duration_and_comfyui_tags(read, media, ext):
+    m = read(media[ext])
     assert m.kind == "audio" and m.format == {"wav": "WAV", "mp3": "MP3", "flac": "FLAC", "ogg": "OGG",
                                               "m4a": "M4A"}[ext]
     assert m.duration == pytest.approx(1.0, abs=0.1) and m.width is None and m.has_audio is True
@@ -103,12 +119,12 @@ def test_audio_files_give_duration_and_comfyui_tags(media, ext):
 
 
 def test_without_ffprobe_the_ffmpeg_banner_gives_size_duration_fps_and_tags(media):
-    m = M.extract_metadata(media["savevideo"], ffprobe="")
+    m = M.extract_metadata(media["savevideo"], ffprobe="", use_pyav=False)
     assert (m.width, m.height, m.fps, m.has_audio) == (96, 64, 12, True)
     assert m.duration == pytest.approx(1.0, abs=0.1)
     assert m.prompt == graph_basic() and m.workflow == WORKFLOW
     assert any("ffmpeg -i" in w for w in m.warnings)
-    old = M.extract_metadata(media["vhs_old"], ffprobe="")
+    old = M.extract_metadata(media["vhs_old"], ffprobe="", use_pyav=False)
     assert old.prompt == graph_basic()
 
 
@@ -149,12 +165,12 @@ def test_resolve_ffprobe_prefers_path_and_is_none_when_nothing_is_found(monkeypa
         video.clear_tool_cache()
 
 
-def test_a_corrupt_video_is_an_error_with_a_reason(tmp_path, media):
+def test_a_corrupt_video_is_an_error_with_a_reason(tmp_path, read, media):
     p = tmp_path / "broken.mp4"
     data = media["plain"].read_bytes()
     p.write_bytes(data[:24] + b"\0" * 200)
-    m = M.extract_metadata(p)
-    assert m.kind == "video" and m.error is not None and "ffprobe" in m.error
+    m = read(p)
+    assert m.kind == "video" and m.error is not None and "cannot read this file" in m.error
 
 
 def test_ffmetadata_export_keeps_long_escaped_values_whole():

@@ -342,7 +342,7 @@ def _params_from(found: _Found) -> GenerationParams | None:
 
 
 # ------------------------------------------------------------------ scanning
-def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
+def _scan_file(p: str, info: MediaInfo, ffprobe, use_pyav: bool | None = None) -> ScanResult | None:
     ext_fmt = info.format
     try:
         raw = open(p, "rb", buffering=0)
@@ -382,7 +382,7 @@ def _scan_file(p: str, info: MediaInfo, ffprobe) -> ScanResult | None:
                 _pillow_size(p, res)
             return res
     res = ScanResult(format=info.format)
-    probe_media(p, res, ffprobe=ffprobe)
+    probe_media(p, res, ffprobe=ffprobe, use_pyav=use_pyav)
     if info.kind == "video":
         res.animated = True
     return res
@@ -411,17 +411,19 @@ def _companion_png(p: str) -> str | None:
 
 
 # ------------------------------------------------------------------ main entry
-def extract_metadata(path, *, ffprobe: str | None = None, read_sidecars: bool = True) -> MediaInfo:
+def extract_metadata(path, *, ffprobe: str | None = None, read_sidecars: bool = True,
+                     use_pyav: bool | None = None) -> MediaInfo:
     """Read one media file (see the module docstring).  Never raises for file problems.
 
-    ``ffprobe``: path of ffprobe; None resolves it (PATH, then beside
+    Videos and audio are read with PyAV when it is installed (``use_pyav=False`` skips it);
+    otherwise ``ffprobe``: path of ffprobe; None resolves it (PATH, then beside
     imageio-ffmpeg's ffmpeg); "" skips ffprobe and parses ``ffmpeg -i`` output.
     """
     p = os.fspath(path)
     ext_fmt = format_for_extension(p)
     info = MediaInfo(path=path, kind=media_kind(p) or "image", format=ext_fmt or "UNKNOWN")
     try:
-        res = _scan_file(p, info, ffprobe)
+        res = _scan_file(p, info, ffprobe, use_pyav)
         found = None
         if res is not None:
             info.width, info.height = res.width, res.height

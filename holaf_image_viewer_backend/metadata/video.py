@@ -1,4 +1,9 @@
-"""Video and audio probing through ffprobe (or, failing that, ``ffmpeg -i``).
+"""Video and audio probing: PyAV in-process, else ffprobe, else ``ffmpeg -i``.
+
+PyAV (the ``av`` package, which ComfyUI itself depends on) opens the container with
+FFmpeg's own demuxers inside this process: the same facts as ffprobe for ~4 ms
+instead of ~120 ms of process start-up per file, which dominated the first index
+of folders with videos. Only headers are read (no frame is decoded on purpose).
 
 ffprobe is run as a list of arguments (no shell) with a timeout and an
 output cap.  When only ffmpeg is available (imageio-ffmpeg ships ffmpeg but
@@ -192,6 +197,47 @@ def parse_ffprobe_json(data: dict, res: ScanResult) -> None:
             _add_tags(res, s.get("tags"))
 
 
+def pyav_module():
+    """The ``av`` module, or None when PyAV is not installed (or fails to load)."""
+    with _cache_lock:
+        if "pyav" not in _cache:
+            try:
+                import av  # optional dependency; ComfyUI installs it
+                av.logging.set_level(None)  # FFmpeg's own console chatter off
+                _cache["pyav"] = av
+            except Exception:  # ImportError, or a broken binary wheel
+                _cache["pyav"] = None
+        return _cache["pyav"]
+
+
+def probe_pyav(path: str, av, res: ScanResult) -> None:
+    """Read the container with PyAV and describe it in ffprobe's JSON shape (one parser for both)."""
+    try:
+        container = av.open(os.path.abspath(path), metadata_errors="replace")
+    except Exception as exc:  # av.FFmpegError (an OSError) and friends: unreadable file
+        res.error = f"cannot read this file: {getattr(exc, 'strerror', None) or exc}"
+        return
+    with container:
+        attached_pic = int(getattr(getattr(av.stream, "Disposition", None), "attached_pic", 0) or 0)
+        streams = []
+        for stream in container.streams:
+            entry = {"codec_type": stream.type, "tags": dict(stream.metadata or {})}
+            if attached_pic and int(stream.disposition or 0) & attached_pic:
+                entry["disposition"] = {"attached_pic": 1}
+            if stream.type == "video":
+                ctx = stream.codec_context
+                entry.update(width=ctx.width, height=ctx.height,
+                             avg_frame_rate=str(stream.average_rate) if stream.average_rate else None,
+                             r_frame_rate=str(stream.base_rate) if stream.base_rate else None,
+                             nb_frames=str(stream.frames) if stream.frames else None)
+                if stream.duration is not None and stream.time_base:
+                    entry["duration"] = float(stream.duration * stream.time_base)
+            streams.append(entry)
+        duration = container.duration / 1_000_000 if container.duration is not None else None
+        parse_ffprobe_json({"format": {"tags": dict(container.metadata or {}), "duration": duration},
+                            "streams": streams}, res)
+
+
 def probe_ffprobe(path: str, exe: str, res: ScanResult) -> bool:
     """Run ffprobe; False (with ``res.error`` or a warning set) when it could not read the file."""
     rc, out, err, note = _run_capped([exe, "-v", "error", "-hide_banner", "-print_format", "json",
@@ -334,12 +380,17 @@ def probe_ffmpeg(path: str, exe: str, res: ScanResult) -> bool:
     return True
 
 
-def probe_media(path: str, res: ScanResult, ffprobe=None, ffmpeg=None) -> None:
+def probe_media(path: str, res: ScanResult, ffprobe=None, ffmpeg=None, *, use_pyav: bool | None = None) -> None:
     """Fill ``res`` for a video/audio file with whichever tool is available.
 
+    ``use_pyav``: None uses PyAV when it is installed, False skips it.
     ``ffprobe``: a path, None to resolve it, or "" to skip ffprobe and use
     the ``ffmpeg -i`` fallback directly.
     """
+    av = pyav_module() if use_pyav is not False else None
+    if av is not None:
+        probe_pyav(path, av, res)
+        return
     exe = resolve_ffprobe() if ffprobe is None else ffprobe
     if exe and probe_ffprobe(path, exe, res):
         return
