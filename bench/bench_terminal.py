@@ -73,6 +73,8 @@ async def read_until(ws, marker: bytes, *, delay: float = 0.0) -> int:
     total, tail = 0, b""
     while True:
         msg = await ws.receive(timeout=120)
+        if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+            raise RuntimeError(f"the terminal socket closed before {marker!r} arrived")
         if msg.type != aiohttp.WSMsgType.BINARY:
             continue
         total += len(msg.data)
@@ -85,12 +87,8 @@ async def read_until(ws, marker: bytes, *, delay: float = 0.0) -> int:
 
 async def keystroke_latency(ws, count: int) -> list[float]:
     await ws.send_str(json.dumps({"type": "input", "data": "cat\r"}))  # cat echoes every key back via the tty
-    await asyncio.sleep(0.3)
-    while True:
-        try:
-            await ws.receive(timeout=0.2)
-        except asyncio.TimeoutError:
-            break
+    await asyncio.sleep(0.1)
+    await drain(ws, 0.2)
     samples = []
     for i in range(count):
         key = "abcdefghij"[i % 10]
@@ -102,7 +100,19 @@ async def keystroke_latency(ws, count: int) -> list[float]:
                 break
         samples.append((time.perf_counter() - started) * 1000)
     await ws.send_str(json.dumps({"type": "input", "data": "\x03"}))
+    # Wait for the prompt before typing on: input typed while the shell takes the terminal back
+    # after ^C may be discarded by the tty (a real terminal does the same).
+    await drain(ws)
     return samples
+
+
+async def drain(ws, quiet: float = 0.3) -> None:
+    """Read until nothing arrived for ``quiet`` seconds."""
+    while True:
+        try:
+            await ws.receive(timeout=quiet)
+        except asyncio.TimeoutError:
+            return
 
 
 async def main() -> None:
