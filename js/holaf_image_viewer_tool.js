@@ -119,7 +119,11 @@ const imageViewerTool = {
       const path = decodeURIComponent(match[1]);
       pageViewer.ready.then(() => pageViewer?.showPath(path, { open: true }));
     }
-    pageViewer.ready.then(() => pageViewer?.focus());
+    pageViewer.ready.then(() => {
+      // Only take the keyboard if nothing else has it by now (a dialog, the search box…).
+      const active = document.activeElement;
+      if (!active || active === document.body) pageViewer?.focus();
+    });
     return pageViewer;
   },
 };
