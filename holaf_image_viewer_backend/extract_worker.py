@@ -34,7 +34,10 @@ def load_records(package_root: str):
     backend.__path__ = [os.path.join(package_root, "holaf_image_viewer_backend")]
     sys.modules[backend.__name__] = backend
     records = importlib.import_module(f"{PACKAGE}.holaf_image_viewer_backend.records")
-    records._metadata()  # import the library now, so the first batch is not slower
+    metadata = records._metadata()  # import the library now, so the first batch is not slower
+    # A crash in this process costs one file (the pool retries the others), so videos are read
+    # in-process with PyAV here rather than by starting ffprobe for each one.
+    importlib.import_module(f"{metadata.__name__}.video").use_pyav_by_default()
     return records
 
 

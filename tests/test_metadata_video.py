@@ -181,3 +181,25 @@ def test_ffmetadata_export_keeps_long_escaped_values_whole():
     tags = parse_ffmetadata(doc)
     assert json.loads(tags["prompt"]) == json.loads(long_json)
     assert tags["comment"] == "line one\nline two" and "x" not in tags
+
+
+def test_index_workers_read_videos_with_pyav_and_the_server_process_leaves_them_to_ffprobe(tmp_path, media):
+    """A demuxer crash on a damaged file must cost that file, never the host: PyAV runs only in
+    the index's worker processes; the server's own process (ComfyUI's) starts ffprobe."""
+    from holaf_utilities.holaf_image_viewer_backend.extraction import ExtractionPool
+    if not _pyav_installed() or FFPROBE is None:
+        pytest.skip("needs both PyAV and ffprobe")
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(media["plain"].read_bytes()[:24] + b"\0" * 200)
+    (tmp_path / "good.mp4").write_bytes(media["savevideo"].read_bytes())
+
+    here = M.extract_metadata(broken)
+    assert here.error.startswith("ffprobe cannot read this file")
+
+    pool = ExtractionPool(str(tmp_path), workers=1, ffprobe=FFPROBE)
+    try:
+        results = {r[0]: r[3] for r in pool.map([[(1, "broken.mp4"), (2, "good.mp4")]])}
+    finally:
+        pool.close()
+    assert results[1]["error"].startswith("cannot read this file"), "read by PyAV in the worker"
+    assert results[2]["error"] is None and results[2]["width"] == 96 and results[2]["has_workflow"] == 1

@@ -415,8 +415,8 @@ def extract_metadata(path, *, ffprobe: str | None = None, read_sidecars: bool = 
                      use_pyav: bool | None = None) -> MediaInfo:
     """Read one media file (see the module docstring).  Never raises for file problems.
 
-    Videos and audio are read with PyAV when it is installed (``use_pyav=False`` skips it);
-    otherwise ``ffprobe``: path of ffprobe; None resolves it (PATH, then beside
+    Videos and audio are read with PyAV when ``use_pyav`` is true, or None in a process that
+    allowed it (``video.use_pyav_by_default``) and PyAV is installed; otherwise ``ffprobe``: path of ffprobe; None resolves it (PATH, then beside
     imageio-ffmpeg's ffmpeg); "" skips ffprobe and parses ``ffmpeg -i`` output.
     """
     p = os.fspath(path)

@@ -4,6 +4,8 @@ PyAV (the ``av`` package, which ComfyUI itself depends on) opens the container w
 FFmpeg's own demuxers inside this process: the same facts as ffprobe for ~4 ms
 instead of ~120 ms of process start-up per file, which dominated the first index
 of folders with videos. Only headers are read (no frame is decoded on purpose).
+It is used where a crash would cost one file, not the host: in the index's worker
+processes (see :func:`use_pyav_by_default`), and wherever a caller asks for it.
 
 ffprobe is run as a list of arguments (no shell) with a timeout and an
 output cap.  When only ffmpeg is available (imageio-ffmpeg ships ffmpeg but
@@ -197,6 +199,20 @@ def parse_ffprobe_json(data: dict, res: ScanResult) -> None:
             _add_tags(res, s.get("tags"))
 
 
+_pyav_by_default = False
+
+
+def use_pyav_by_default(enabled: bool = True) -> None:
+    """Let ``probe_media`` use PyAV without being asked (the index's worker processes do).
+
+    Off by default: in the server's own process (ComfyUI's) a demuxer crash on a damaged
+    file would take the host down, while a crashing ``ffprobe`` only fails that file. The
+    worker processes are isolated the same way, so they get the in-process speed.
+    """
+    global _pyav_by_default
+    _pyav_by_default = enabled
+
+
 def pyav_module():
     """The ``av`` module, or None when PyAV is not installed (or fails to load)."""
     with _cache_lock:
@@ -383,11 +399,13 @@ def probe_ffmpeg(path: str, exe: str, res: ScanResult) -> bool:
 def probe_media(path: str, res: ScanResult, ffprobe=None, ffmpeg=None, *, use_pyav: bool | None = None) -> None:
     """Fill ``res`` for a video/audio file with whichever tool is available.
 
-    ``use_pyav``: None uses PyAV when it is installed, False skips it.
+    ``use_pyav``: True uses PyAV when it is installed, False never, None when this process
+    allowed it (:func:`use_pyav_by_default`).
     ``ffprobe``: a path, None to resolve it, or "" to skip ffprobe and use
     the ``ffmpeg -i`` fallback directly.
     """
-    av = pyav_module() if use_pyav is not False else None
+    wanted = _pyav_by_default if use_pyav is None else use_pyav
+    av = pyav_module() if wanted else None
     if av is not None:
         probe_pyav(path, av, res)
         return
