@@ -22,7 +22,6 @@ import shutil
 import stat
 import struct
 import subprocess
-import sys
 import tempfile
 import zlib
 from dataclasses import asdict, dataclass
@@ -500,6 +499,3 @@ def _find_mvhd(handle, start: int, end: int, depth: int) -> float | None:
         pos += box_size
     return None
 
-
-if __name__ == "__main__":  # pragma: no cover - manual check: python thumbnails.py SRC DST
-    print(generate_thumbnail(sys.argv[1], sys.argv[2]).to_dict())

@@ -12,6 +12,7 @@ argument, which is where tests put a stand-in when there is no GPU.
 """
 from __future__ import annotations
 
+import abc
 import asyncio
 import json
 import logging
@@ -81,7 +82,7 @@ def _read_int(path: Path) -> int | None:
 
 
 # --------------------------------------------------------------------------- backends
-class GpuBackend:
+class GpuBackend(abc.ABC):
     """Base: ``read()`` returns one reading per GPU; ``close()`` releases the library."""
 
     name = "none"
@@ -94,8 +95,9 @@ class GpuBackend:
         """Static facts sent with the history (names, indexes)."""
         return []
 
+    @abc.abstractmethod
     async def read(self) -> list[dict]:
-        raise NotImplementedError
+        """One reading per GPU (each backend knows how)."""
 
     async def close(self) -> None:
         return None
