@@ -688,18 +688,23 @@ async def probe_all(run_blocking: RunBlocking, env: ProbeEnvironment | None = No
         if probe.backend is not None:
             have.add(probe.vendor)
 
-    if wanted("nvml", "nvidia"):
+    async def library_probe(name: str, vendor: str, backend_class, library, none_found: str, missing: str,
+                            label: str) -> Probe:
+        """Open a vendor library's backend; say why not when it cannot be used."""
         try:
-            backend = await run_blocking(NvmlBackend.open_sync, run_blocking, env.nvml, env.pid)
-            if backend.handles:
-                found(Probe("nvml", "nvidia", backend))
-            else:
-                await backend.close()
-                found(Probe("nvml", "nvidia", reason="NVML reports no NVIDIA GPU"))
+            backend = await run_blocking(backend_class.open_sync, run_blocking, library, env.pid)
         except ImportError:
-            found(Probe("nvml", "nvidia", reason="nvidia-ml-py is not installed"))
+            return Probe(name, vendor, reason=missing)
         except Exception as exc:
-            found(Probe("nvml", "nvidia", reason=f"NVML unavailable: {exc}"))
+            return Probe(name, vendor, reason=f"{label} unavailable: {exc}")
+        if backend.handles:
+            return Probe(name, vendor, backend)
+        await backend.close()
+        return Probe(name, vendor, reason=none_found)
+
+    if wanted("nvml", "nvidia"):
+        found(await library_probe("nvml", "nvidia", NvmlBackend, env.nvml, "NVML reports no NVIDIA GPU",
+                                  "nvidia-ml-py is not installed", "NVML"))
 
     if wanted("nvidia-smi", "nvidia"):
         executable = find_nvidia_smi(env.which)
@@ -716,17 +721,8 @@ async def probe_all(run_blocking: RunBlocking, env: ProbeEnvironment | None = No
                 found(Probe("nvidia-smi", "nvidia", reason=f"nvidia-smi failed: {exc}"))
 
     if wanted("amdsmi", "amd"):
-        try:
-            backend = await run_blocking(AmdSmiBackend.open_sync, run_blocking, env.amdsmi, env.pid)
-            if backend.handles:
-                found(Probe("amdsmi", "amd", backend))
-            else:
-                await backend.close()
-                found(Probe("amdsmi", "amd", reason="amdsmi reports no AMD GPU"))
-        except ImportError:
-            found(Probe("amdsmi", "amd", reason="the amdsmi library is not installed"))
-        except Exception as exc:
-            found(Probe("amdsmi", "amd", reason=f"amdsmi unavailable: {exc}"))
+        found(await library_probe("amdsmi", "amd", AmdSmiBackend, env.amdsmi, "amdsmi reports no AMD GPU",
+                                  "the amdsmi library is not installed", "amdsmi"))
 
     if wanted("sysfs", "amd"):
         if not env.platform.startswith("linux"):
