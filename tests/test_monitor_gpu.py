@@ -564,3 +564,26 @@ def test_ioreg_intel_mac_discrete_gpu_reports_its_own_vram_and_skips_blocks_with
     assert gpu["name"].startswith("AMDRadeonX6000") and gpu["util"] == 4.0
     assert gpu["vram_used"] == 1258291200 and gpu["vram_total"] == 1258291200 + 7331643392
     assert gpu["unified_memory"] is False
+
+
+async def test_a_vendor_library_that_cannot_be_used_says_why(tmp_path):
+    """No GPU, a missing library and a failing library each give their own reason, and a library
+    opened for nothing is shut down again."""
+    class NoGpuNvml(FakeNvml):
+        def nvmlDeviceGetCount(self):
+            return 0
+
+    empty = NoGpuNvml(own_pid=1)
+    probes = {p.name: p for p in await probe_all(inline, _no_hardware_env(tmp_path, nvml=empty),
+                                                 stop_at_first_per_vendor=False)}
+    assert probes["nvml"].backend is None and probes["nvml"].reason == "NVML reports no NVIDIA GPU"
+    assert empty.shut_down, "NVML is released when it lists no GPU"
+    assert probes["amdsmi"].reason == "the amdsmi library is not installed"
+
+    class BrokenNvml(FakeNvml):
+        def nvmlInit(self):
+            raise RuntimeError("driver/library version mismatch")
+
+    probes = {p.name: p for p in await probe_all(inline, _no_hardware_env(tmp_path, nvml=BrokenNvml(own_pid=1)),
+                                                 stop_at_first_per_vendor=False)}
+    assert probes["nvml"].reason == "NVML unavailable: driver/library version mismatch"
