@@ -35,7 +35,7 @@ log = logging.getLogger("holaf.images.index")
 
 EVENT_CHANGED = "holaf.images.changed"
 WRITE_BATCH = 500            # rows per transaction while discovering
-APPLY_BATCH = 512            # metadata results per transaction
+APPLY_BATCH = 256            # metadata results per transaction
 EXTRACT_BATCH = 32           # files per worker round trip
 INLINE_LIMIT = 24            # fewer pending files than this: read them in this thread
 PUBLISH_DEBOUNCE_S = 0.15

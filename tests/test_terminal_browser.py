@@ -206,6 +206,7 @@ def test_selecting_copies_and_a_right_click_pastes(browser_context_factory, term
     page.evaluate("navigator.clipboard.writeText('echo PASTED-$((4+4))')")
     panel.locator('[data-testid="holaf-terminal-screen"]').click()  # clears the selection
     panel.locator('[data-testid="holaf-terminal-screen"]').click(button="right")
+    wait_screen(panel, r"echo PASTED-\$\(\(4\+4\)\)")  # the paste reads the clipboard asynchronously
     page.keyboard.press("Enter")
     wait_screen(panel, r"PASTED-8")
     problems.assert_none()
