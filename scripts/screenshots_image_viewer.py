@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import random
@@ -26,6 +27,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter, PngImagePlugin
 
 ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("holaf.screenshots")
 SUBJECTS = [
     "a lighthouse on a cliff at dusk", "a koi pond under paper lanterns", "a cat astronaut floating over earth",
     "a misty pine forest at sunrise", "a red fox in fresh snow", "a glass greenhouse full of orchids",
@@ -116,6 +118,7 @@ def shrink(path: Path) -> None:
 
 
 def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     args = parser.parse_args()
@@ -161,7 +164,7 @@ def main() -> int:
             browser.close()
         for name in ("image_viewer_gallery.png", "image_viewer_zoom.png", "image_viewer_search.png"):
             shrink(args.out / name)
-            print(f"{args.out / name}: {(args.out / name).stat().st_size // 1024} KB")
+            log.info("%s: %d KB", args.out / name, (args.out / name).stat().st_size // 1024)
         return 0
     finally:
         if server is not None:
