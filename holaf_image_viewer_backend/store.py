@@ -20,14 +20,6 @@ from .metadata.media_types import format_for_extension
 
 CHUNK = 500  # SQLite variable limit is 32766 here, but big IN lists plan worse
 
-LIST_COLUMNS = (
-    "images.id, images.path, images.name, images.folder, images.top_folder, images.ext, images.kind, "
-    "images.format, images.size, images.mtime_ns, images.width, images.height, images.duration, "
-    "images.animated, images.has_audio, images.has_workflow, images.has_prompt, images.has_edits, "
-    "images.has_tags, images.rating, images.model, images.error, images.is_trashed, images.original_path, "
-    "images.metadata_at"
-)
-
 
 def _chunks(items: Sequence, size: int = CHUNK) -> Iterable[Sequence]:
     for start in range(0, len(items), size):
@@ -301,21 +293,6 @@ def ids_for_paths(conn: sqlite3.Connection, paths: Sequence[str]) -> dict[str, i
 
 
 # --------------------------------------------------------------------------- listing
-def row_to_item(row: Sequence) -> dict:
-    (image_id, path, name, folder, top, ext, kind, fmt, size, mtime_ns, width, height, duration, animated,
-     has_audio, has_workflow, has_prompt, has_edits, has_tags, rating, model, error, trashed, original,
-     metadata_at) = row
-    return {
-        "id": image_id, "path": path, "name": name, "folder": folder, "top_folder": top, "ext": ext, "kind": kind,
-        "format": fmt, "size": size, "mtime": mtime_ns / 1e9, "width": width, "height": height,
-        "duration": duration, "animated": bool(animated), "has_audio": bool(has_audio),
-        "has_workflow": bool(has_workflow), "has_prompt": bool(has_prompt), "has_edits": bool(has_edits),
-        "has_tags": bool(has_tags), "rating": rating, "model": model, "error": error,
-        "is_trashed": bool(trashed), "original_path": original, "metadata_ready": metadata_at is not None,
-        "version": f"{mtime_ns:x}-{size:x}",
-    }
-
-
 def walk_threshold(table_rows: int, limit: int) -> int:
     """Above this many matches, walking the sort index (about ``limit × rows / matches``
     probes at ~0.3 µs) beats looking every match up by id and sorting (~2 µs each)."""
@@ -354,24 +331,11 @@ def _access_hint(q: logic.ListQuery, sub_size: int | None, threshold: int = WALK
     return f"INDEXED BY {logic.sort_index(q.sort)}"
 
 
-def _fetch_items(conn: sqlite3.Connection, keyed: list[tuple[int, Any]]) -> list[dict]:
-    """Full listing rows for ``(id, key)`` pairs, in that order."""
-    if not keyed:
-        return []
-    ids = [k[0] for k in keyed]
-    rows: dict[int, Sequence] = {}
-    for chunk in _chunks(ids):
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT {LIST_COLUMNS} FROM images WHERE images.id IN ({marks})", tuple(chunk)):
-            rows[row[0]] = row
-    return [row_to_item(rows[i]) for i in ids if i in rows]
-
-
 def _bool_json(column: str) -> str:
     return f"CASE WHEN {column} THEN json('true') ELSE json('false') END"
 
 
-#: One listing item as JSON, built by SQLite (the same keys as :func:`row_to_item`): no Python
+#: One listing item as JSON, built by SQLite: no Python
 #: dict per row and no json.dumps of 200 rows on every page.
 ITEM_JSON_SQL = "json_object(" + ", ".join([
     "'id', images.id", "'path', images.path", "'name', images.name", "'folder', images.folder",
@@ -399,16 +363,6 @@ def page_json(conn: sqlite3.Connection, keyed: list[tuple[int, Any]]) -> list[st
         texts.update(conn.execute(f"SELECT images.id, {ITEM_JSON_SQL} FROM images WHERE images.id IN ({marks})",
                                   tuple(chunk)).fetchall())
     return [texts[i] for i in ids if i in texts]
-
-
-def list_page(conn: sqlite3.Connection, q: logic.ListQuery, *,
-              sub_size: int | None = None) -> tuple[list[dict], Any, int | None]:
-    """One page: ``(items, cursor key of the last row, id of the last row)``."""
-    keyed = list_ids(conn, q, sub_size=sub_size)
-    items = _fetch_items(conn, keyed)
-    if not keyed:
-        return items, None, None
-    return items, keyed[-1][1], keyed[-1][0]
 
 
 def list_ids(conn: sqlite3.Connection, q: logic.ListQuery, *, sub_size: int | None = None,
