@@ -128,7 +128,7 @@ def cmd_first(args) -> None:
     print(f"first index ({'cold' if cold else 'warm'} cache, workers={workers or 'in-process'}, load {load_avg()}, "
           f"{cpu_pressure()}):")
     print(f"  {files} files in {wall:.2f} s = {files / wall:,.0f} files/s "
-          f"(walk+discover {result['walk_seconds']:.2f} s, metadata {result['metadata_seconds']:.2f} s)")
+          f"(walk {result['walk_seconds']:.2f} s, reading and storing {result.get('new_files_seconds', 0) + result['metadata_seconds']:.2f} s)")
     print(f"  CPU: server {cpu1[0] - cpu0[0]:.2f} s, workers {cpu1[1] - cpu0[1]:.2f} s "
           f"= {(cpu1[0] - cpu0[0] + cpu1[1] - cpu0[1]) / files * 1e6:.0f} us/file")
     print(f"  database: {data}")

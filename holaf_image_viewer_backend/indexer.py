@@ -245,7 +245,7 @@ class IndexService:
                 self.db.write_sync(self._reset_all_metadata)
             stored = self.db.read_sync(store.load_state)
             walk_stats = WalkStats()
-            diff = _Diff(stored, now=started)
+            diff = _Diff(stored, now=started, defer_new=True)
             for facts in self.walker.walk("", include_trash=True, stats=walk_stats):
                 diff.add_many(facts)
                 status.found = diff.seen_count
@@ -261,6 +261,7 @@ class IndexService:
             result["walk"] = walk_stats.as_dict()
             result["walk_seconds"] = round(time.perf_counter() - t0, 3)
             status.found = diff.seen_count
+            self._read_new(diff.take_new(), result)
             self._run_metadata(result=result)
             self._check_trash_rows()
             try:
@@ -366,13 +367,13 @@ class IndexService:
                 status.state, status.done, status.found = "scanning", 0, len(pending)
                 status.started_at, status.reason = time.time(), "new files"
             status.phase = "metadata"
-            self._extract_with_pool(pending)
+            self._extract_with_pool(pending, self._submit_apply, self._applied)
         if not was_scanning and status.state == "scanning":
             status.state, status.phase, status.finished_at = "idle", None, time.time()
             status.done = status.found
         if result is not None:
             result["metadata_seconds"] = round(time.perf_counter() - started, 3)
-            result["metadata_read"] = self._applied_total - applied_before
+            result["metadata_read"] = result.get("metadata_read", 0) + self._applied_total - applied_before
 
     def _extract_inline(self, items: list[tuple[int, str]]) -> list:
         out = []
@@ -381,12 +382,49 @@ class IndexService:
             out.append((image_id, size, mtime_ns, record))
         return out
 
-    def _extract_with_pool(self, pending: list[tuple[int, str]]) -> None:
+    def _read_new(self, new_files: list[tuple], result: dict) -> None:
+        """Read the metadata of files a scan found new, storing each with it in one insert."""
+        if not new_files or self._stop.is_set():
+            return
+        started = time.perf_counter()
+        self.status.phase = "metadata"
+        items = [(k, facts[0]) for k, facts in enumerate(new_files)]
+        if len(items) <= INLINE_LIMIT:
+            outcome = self.db.write_sync(self._insert_read_fn(new_files, self._extract_inline(items)))
+            self._inserted(outcome, result)
+        else:
+            def submit(results):
+                return self.db.submit_write(self._insert_read_fn(new_files, results))
+
+            def done(future, _results):
+                self._inserted(future.result(), result)
+
+            self._extract_with_pool(items, submit, done)
+        result["new_files_seconds"] = round(time.perf_counter() - started, 3)
+
+    @staticmethod
+    def _insert_read_fn(new_files: list[tuple], results: list):
+        now = time.time()
+        rows = [(new_files[k], size, mtime_ns, record) for k, size, mtime_ns, record in results]
+        return lambda conn: store.insert_read(conn, rows, now)
+
+    def _inserted(self, outcome: dict, result: dict) -> None:
+        added = outcome["added"]
+        self._applied_total += len(added)
+        result["added"] += len(added)
+        result["metadata_read"] = result.get("metadata_read", 0) + len(added)
+        if self.status.state == "scanning":
+            self.status.done += len(added)
+        self._note_change(added=added)
+        self._watch_young(outcome["stats"])
+
+    def _extract_with_pool(self, pending: list[tuple[int, str]], submit_write, after_write) -> None:
         """Keep every worker busy while the writer stores the previous results.
 
-        One batch of results is written in the background (``submit_write``) while the
-        workers read the next files; waiting for each write in this thread left the
-        workers idle for about a third of a first scan.
+        One batch of results is written in the background (``submit_write(results)``
+        returns the write's future; ``after_write(future, results)`` runs once it is done)
+        while the workers read the next files; waiting for each write in this thread left
+        the workers idle for about a third of a first scan.
         """
         pool = self._get_pool()
         window = max(2, 2 * max(1, pool.workers))
@@ -405,11 +443,11 @@ class IndexService:
             for future in done:
                 ready.extend(future.result())
             if writing is not None and writing[0].done():
-                self._applied(*writing)
+                after_write(*writing)
                 writing = None
             if ready and writing is None and (len(ready) >= APPLY_BATCH or time.monotonic() - last_apply > 0.5
                                               or not in_flight):
-                writing = (self._submit_apply(ready), ready)
+                writing = (submit_write(ready), ready)
                 ready = []
                 last_apply = time.monotonic()
             if self.debouncer.next_check_in() == 0 or self._dirs:
@@ -418,9 +456,9 @@ class IndexService:
         for future in in_flight:
             future.cancel()
         if writing is not None:
-            self._applied(*writing)
+            after_write(*writing)
         if ready:
-            self._apply(ready)
+            after_write(submit_write(ready), ready)
 
     def _submit_apply(self, results: list) -> concurrent.futures.Future:
         now, paths = time.time(), self._paths
@@ -444,6 +482,16 @@ class IndexService:
             self.status.done += len(outcome["applied"])
         self._note_change(removed=outcome["removed"], updated=len(outcome["applied"]))
         self._watch_young_results(results)
+
+    def _watch_young(self, stats: list[tuple[str, int, int]]) -> None:
+        """``(path, size, mtime_ns)`` of files just stored: the fresh ones are watched a while."""
+        if len(self._young) > MAX_YOUNG:
+            return
+        cutoff = time.time_ns() - YOUNG_WINDOW_NS
+        deadline = time.monotonic() + YOUNG_WATCH_S
+        for rel, size, mtime_ns in stats:
+            if mtime_ns >= cutoff:
+                self._young[rel] = ((size, mtime_ns), deadline)
 
     # ------------------------------------------------------------------ live notices
     def _serve_notices(self) -> None:
@@ -607,9 +655,13 @@ class _Diff:
     row is moved (keeping tags, rating and metadata) instead of deleted + re-read.
     """
 
-    def __init__(self, stored: dict[str, tuple], *, now: float) -> None:
+    def __init__(self, stored: dict[str, tuple], *, now: float, defer_new: bool = False) -> None:
         self.stored = stored
         self.now = now
+        # A full scan reads new files before storing them (one write per file, see
+        # ``store.insert_read``); live notices insert at once so the file lists immediately.
+        self.defer_new = defer_new
+        self._new: list[tuple] = []
         self.seen: set[str] = set()
         self.unchanged = 0
         self.unchanged_ready = 0
@@ -650,7 +702,7 @@ class _Diff:
             if hinted_source is not None or self.stored and (facts[1], facts[2]) in self._stat_index():
                 self._held.append((facts, hinted_source))
             else:
-                self._inserts.append(store.discovered_row(facts, self.now))
+                self._add_new(facts)
         elif state == logic.CHANGED:
             self._changes.append((row[0], facts[1], facts[2], facts[3], facts[4]))
         elif state == logic.EDITS_CHANGED:
@@ -683,9 +735,21 @@ class _Diff:
                 if (facts[3], facts[4]) != (row[3], row[4]):
                     self._changes.append((row[0], facts[1], facts[2], facts[3], facts[4]))
             else:
-                self._inserts.append(store.discovered_row(facts, self.now))
+                self._add_new(facts)
         self._held = []
         self._deletes.extend((self.stored[p][0], p) for p in sorted(vanished))
+
+    def _add_new(self, facts: tuple) -> None:
+        if self.defer_new:
+            self._new.append(facts)
+        else:
+            self._inserts.append(store.discovered_row(facts, self.now))
+
+    def take_new(self) -> list[tuple]:
+        """The deferred new files, newest first (what the user looks at first)."""
+        new, self._new = self._new, []
+        new.sort(key=lambda facts: facts[2], reverse=True)
+        return new
 
     def take(self, *, final: bool) -> dict[str, list]:
         work = {"inserts": self._inserts, "changes": self._changes, "flags": self._flags,

@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from holaf_utilities.holaf_database import Database
+from holaf_utilities.holaf_image_viewer_backend import records, schema, store
 from holaf_utilities.holaf_image_viewer_backend.extraction import ExtractionPool
 from holaf_utilities.holaf_image_viewer_backend.metadata import SUPPORTED_EXTENSIONS  # noqa: F401
 
@@ -87,20 +89,50 @@ def test_a_scan_killed_half_way_resumes_where_it_stopped(tmp_path):
         if server.poll() is None:
             server.kill()
     rows, with_metadata = metadata_rows(data)
-    assert rows == total and 0 < with_metadata < total  # discovery committed, metadata half done
+    # Half done, and every stored row is complete: a new file is stored with its metadata.
+    assert 0 < rows < total and with_metadata == rows
 
     server = start_server(out, data, port)
     try:
         status = wait_status(port, lambda s: s["state"] == "idle" and s["last_result"] is not None)
         result = status["last_result"]
-        assert (result["added"], result["changed"], result["removed"]) == (0, 0, 0)
-        assert result["metadata_read"] == total - with_metadata  # only what was left
+        assert (result["added"], result["changed"], result["removed"]) == (total - rows, 0, 0)
+        assert result["metadata_read"] == total - rows  # only what was left
         assert metadata_rows(data) == (total, total)
         found = get_json(f"http://127.0.0.1:{port}/holaf/images/scan-status")
         assert found["found"] == total
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_scan_stores_a_new_file_with_its_metadata_in_one_row_and_never_twice(tmp_path):
+    out = tmp_path / "out"
+    (out / "day").mkdir(parents=True)
+    for name in ("live.png", "scanned.png"):
+        (out / "day" / name).write_bytes(png_bytes(prompt=comfy_prompt("a lighthouse at dusk")))
+    db = Database(tmp_path / "index.sqlite", migrations={"images": schema.MIGRATIONS})
+    db.open()
+    try:
+        read = []
+        for name in ("live.png", "scanned.png", "gone.png"):
+            size, mtime_ns, record = records.extract_record(str(out), f"day/{name}", ffprobe=None)
+            read.append(((f"day/{name}", size, mtime_ns, 0, 0), size, mtime_ns, record))
+        # A live notice stored live.png (pending metadata) while the scan was reading it.
+        db.write_sync(lambda c: store.insert_discovered(c, [store.discovered_row(read[0][0], 1.0)]))
+
+        outcome = db.write_sync(lambda c: store.insert_read(c, read, 2.0))
+
+        assert outcome["added"] == ["day/scanned.png"]  # gone.png vanished; live.png kept its row
+        rows = db.read_sync(lambda c: c.execute(
+            "SELECT path, metadata_at IS NOT NULL, has_prompt, width FROM images ORDER BY path").fetchall())
+        assert [tuple(r) for r in rows] == [("day/live.png", 0, 0, None), ("day/scanned.png", 1, 1, 32)]
+        found = db.read_sync(lambda c: [r[0] for r in c.execute(
+            "SELECT i.path FROM image_fts JOIN images i ON i.id = image_fts.rowid WHERE image_fts MATCH 'lighthouse'")])
+        assert found == ["day/scanned.png"]  # search text exactly for the rows whose metadata is stored
+        assert db.read_sync(store.pending_metadata)[0][1] == "day/live.png"  # read by the pending stage
+    finally:
+        db.close()
 
 
 async def test_corrupt_and_empty_files_become_error_rows_that_are_not_retried(aiohttp_client, make_app, output_dir):

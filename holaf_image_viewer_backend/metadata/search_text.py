@@ -13,31 +13,43 @@ _NOISE = frozenset(("randomize", "fixed", "increment", "decrement", "enable", "d
 _MAX_STRING = 16 * 1024
 
 
+_NOISE_MAX = max(map(len, _NOISE))
+_NUMBER_CHARS = frozenset("0123456789.-")
+
+
 def _add(out: dict, s, budget: list) -> None:
-    if not isinstance(s, str) or budget[0] <= 0:
+    if budget[0] <= 0 or s.__class__ is not str:
         return
     t = s.strip()
-    if not t or len(t) > _MAX_STRING and t.startswith("data:"):
+    if not t or t in out:
         return
-    if t.lower() in _NOISE or t.startswith("data:"):
+    if len(t) <= _NOISE_MAX and t.lower() in _NOISE or t.startswith("data:"):
         return
-    if t.replace(".", "", 1).replace("-", "", 1).isdigit():
+    if t[0] in _NUMBER_CHARS and t.replace(".", "", 1).replace("-", "", 1).isdigit():
         return
-    if t not in out:
-        out[t] = None
-        budget[0] -= len(t) + 1
+    out[t] = None
+    budget[0] -= len(t) + 1
 
 
 def _walk_values(v, out: dict, budget: list, depth: int = 0) -> None:
     if depth > 6 or budget[0] <= 0:
         return
-    if isinstance(v, str):
+    cls = v.__class__
+    if cls is str:
         _add(out, v, budget)
-    elif isinstance(v, list):
-        for x in v[:500]:
-            _walk_values(x, out, budget, depth + 1)
-    elif isinstance(v, dict):
-        for x in list(v.values())[:500]:
+        return
+    if cls is list:
+        children = v[:500] if len(v) > 500 else v
+    elif cls is dict:
+        children = list(v.values())[:500] if len(v) > 500 else v.values()
+    else:
+        return
+    if depth >= 6:
+        return  # children would be deeper than the limit
+    for x in children:  # strings inline: most widget values are strings, one call less each
+        if x.__class__ is str:
+            _add(out, x, budget)
+        elif x.__class__ is list or x.__class__ is dict:
             _walk_values(x, out, budget, depth + 1)
 
 
