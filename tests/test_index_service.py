@@ -135,6 +135,14 @@ def test_a_scan_stores_a_new_file_with_its_metadata_in_one_row_and_never_twice(t
         db.close()
 
 
+def test_the_read_ahead_hint_tolerates_vanished_files_folders_and_videos(tmp_path):
+    write_png(tmp_path / "a.png")
+    (tmp_path / "clip.mp4").write_bytes(b"\0" * 4096)
+    (tmp_path / "folder.png").mkdir()
+    records.prefetch(str(tmp_path), ["a.png", "gone.png", "clip.mp4", "folder.png"])
+    assert records.extract_record(str(tmp_path), "a.png", ffprobe=None)[2]["width"] == 32
+
+
 async def test_corrupt_and_empty_files_become_error_rows_that_are_not_retried(aiohttp_client, make_app, output_dir):
     write_truncated_png(output_dir / "truncated.png")
     (output_dir / "empty.png").write_bytes(b"")
