@@ -7,7 +7,7 @@ ComfyUI's modules): it registers empty parent packages and imports only
 ``records`` and the metadata library.
 
 Protocol on stdin/stdout: frames of a 4-byte big-endian length plus a pickle.
-Requests are ``("extract", output_root, [(id, rel_path), …], ffprobe)`` or
+Requests are ``("extract", output_root, [(id, rel_path[, may_have_sidecars]), …], ffprobe)`` or
 ``("quit",)``; the answer is a list of ``(id, size, mtime_ns, record)``. The
 first frame sent is ``("ready", pid)``. Anything a library prints goes to
 stderr, never into the protocol.
@@ -80,12 +80,8 @@ def main(argv: list[str]) -> int:
         if request is None or request[0] == "quit":
             return 0
         _, output_root, items, ffprobe = request
-        records.prefetch(output_root, [rel for _, rel in items])
-        results = []
-        for image_id, rel in items:
-            size, mtime_ns, record = records.extract_record(output_root, rel, ffprobe=ffprobe)
-            results.append((image_id, size, mtime_ns, record))
-        write_frame(protocol_out, results)
+        records.prefetch(output_root, [item[1] for item in items])
+        write_frame(protocol_out, [records.extract_item(output_root, item, ffprobe=ffprobe) for item in items])
 
 
 if __name__ == "__main__":

@@ -114,7 +114,7 @@ class WorkerProcess:
 
 
 class ExtractionPool:
-    """Submit batches of ``(id, rel_path)``; get futures of ``[(id, size, mtime_ns, record)]``."""
+    """Submit batches of ``(id, rel_path[, may_have_sidecars])``; get futures of ``[(id, size, mtime_ns, record)]``."""
 
     def __init__(self, output_root: str, *, workers: int, ffprobe: str | None) -> None:
         self.output_root = output_root
@@ -146,12 +146,8 @@ class ExtractionPool:
 
     # -- internals ---------------------------------------------------------------------
     def _run_inline(self, items: list[tuple[int, str]]) -> list[Result]:
-        records.prefetch(self.output_root, [rel for _, rel in items])
-        out = []
-        for image_id, rel in items:
-            size, mtime_ns, record = records.extract_record(self.output_root, rel, ffprobe=self.ffprobe)
-            out.append((image_id, size, mtime_ns, record))
-        return out
+        records.prefetch(self.output_root, [item[1] for item in items])
+        return [records.extract_item(self.output_root, item, ffprobe=self.ffprobe) for item in items]
 
     def _take_worker(self) -> WorkerProcess | None:
         while True:
@@ -195,7 +191,7 @@ class ExtractionPool:
             for item in items:
                 out.extend(self._run_batch([item], retry_single=False))
             return out
-        image_id, rel = items[0]
+        image_id, rel = items[0][0], items[0][1]
         reason = "timed out" if timed_out else "crashed"
         log.warning("Reading metadata of %s %s the worker; stored as an error", rel, reason)
         size, mtime_ns = _stat(self.output_root, rel)

@@ -27,7 +27,7 @@ from typing import Any, Callable, Iterable
 
 from . import logic, store
 from .extraction import ExtractionPool
-from .records import extract_record
+from .records import extract_item
 from .scanner import Walker, WalkStats
 from .watcher import Debouncer
 
@@ -359,7 +359,7 @@ class IndexService:
             if rounds > 5:
                 log.warning("%d files keep changing while their metadata is read; trying again later", len(pending))
                 break
-            self._paths = dict(pending)
+            self._paths = {item[0]: item[1] for item in pending}
             if len(pending) <= INLINE_LIMIT:
                 self._apply(self._extract_inline(pending))
                 continue
@@ -375,12 +375,8 @@ class IndexService:
             result["metadata_seconds"] = round(time.perf_counter() - started, 3)
             result["metadata_read"] = result.get("metadata_read", 0) + self._applied_total - applied_before
 
-    def _extract_inline(self, items: list[tuple[int, str]]) -> list:
-        out = []
-        for image_id, rel in items:
-            size, mtime_ns, record = extract_record(self.root, rel, ffprobe=self.ffprobe)
-            out.append((image_id, size, mtime_ns, record))
-        return out
+    def _extract_inline(self, items: list[tuple]) -> list:
+        return [extract_item(self.root, item, ffprobe=self.ffprobe) for item in items]
 
     def _read_new(self, new_files: list[tuple], result: dict) -> None:
         """Read the metadata of files a scan found new, storing each with it in one insert."""
@@ -388,7 +384,7 @@ class IndexService:
             return
         started = time.perf_counter()
         self.status.phase = "metadata"
-        items = [(k, facts[0]) for k, facts in enumerate(new_files)]
+        items = [(k, facts[0], facts[3] != 0) for k, facts in enumerate(new_files)]
         if len(items) <= INLINE_LIMIT:
             outcome = self.db.write_sync(self._insert_read_fn(new_files, self._extract_inline(items)))
             self._inserted(outcome, result)

@@ -11,6 +11,7 @@ reason) and the row is stored with it, so it is not retried until it changes.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -101,19 +102,34 @@ def prefetch(root: str, rels: list[str]) -> None:
             os.close(fd)
 
 
-def extract_record(root: str, rel: str, *, ffprobe: str | None) -> tuple[int, int, dict]:
-    """``(size, mtime_ns, record)`` for one file; ``record["missing"]`` when it is gone."""
+def extract_record(root: str, rel: str, *, ffprobe: str | None, sidecars: bool = True) -> tuple[int, int, dict]:
+    """``(size, mtime_ns, record)`` for one file; ``record["missing"]`` when it is gone.
+
+    ``sidecars=False``: the scanner saw no ``.txt``/``.json``/``.xmp`` beside the file
+    (its sidecar signature is 0), so the four lookups for them are skipped."""
     path = os.path.join(root, *rel.split("/"))
     try:
         st = os.stat(path)
     except OSError:
         return 0, 0, {"missing": True}
     try:
-        info = _metadata().extract_metadata(Path(path), ffprobe=ffprobe, read_sidecars=True)
+        info = _metadata().extract_metadata(path, ffprobe=ffprobe, read_sidecars=sidecars)
     except Exception as exc:  # the library should not raise, but one file must never stop a scan
         return st.st_size, st.st_mtime_ns, error_record(f"metadata reader failed: {type(exc).__name__}: {exc}")
-    xmp_present = os.path.exists(os.path.splitext(path)[0] + ".xmp")
+    xmp_present = sidecars and os.path.exists(os.path.splitext(path)[0] + ".xmp")
     return st.st_size, st.st_mtime_ns, record_from_info(info, xmp_present=xmp_present)
+
+
+#: The scanner matches sidecar names exactly; Windows and macOS folders usually ignore case,
+#: where a ``IMG.txt`` beside ``img.png`` is still a sidecar: always look there.
+_TRUST_SCANNER_SIDECARS = os.name != "nt" and sys.platform != "darwin"
+
+
+def extract_item(root: str, item: tuple, *, ffprobe: str | None) -> tuple[int, int, int, dict]:
+    """``(id, size, mtime_ns, record)`` for an extraction item ``(id, rel[, may_have_sidecars])``."""
+    sidecars = item[2] if len(item) > 2 and _TRUST_SCANNER_SIDECARS else True
+    size, mtime_ns, record = extract_record(root, item[1], ffprobe=ffprobe, sidecars=sidecars)
+    return item[0], size, mtime_ns, record
 
 
 def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:

@@ -56,10 +56,12 @@ def load_state(conn: sqlite3.Connection, *, folder: str | None = None, recursive
     return out
 
 
-def pending_metadata(conn: sqlite3.Connection, limit: int = 1_000_000) -> list[tuple[int, str]]:
-    """Rows whose metadata stage is still to do, newest first (what the user looks at first)."""
-    return [(r[0], r[1]) for r in conn.execute(
-        "SELECT id, path FROM images WHERE metadata_at IS NULL ORDER BY mtime_ns DESC LIMIT ?", (limit,))]
+def pending_metadata(conn: sqlite3.Connection, limit: int = 1_000_000) -> list[tuple[int, str, bool]]:
+    """Rows whose metadata stage is still to do, newest first (what the user looks at first):
+    ``(id, path, may_have_sidecars)``."""
+    return [(r[0], r[1], bool(r[2])) for r in conn.execute(
+        "SELECT id, path, sidecar_sig != 0 FROM images WHERE metadata_at IS NULL ORDER BY mtime_ns DESC LIMIT ?",
+        (limit,))]
 
 
 def count_pending(conn: sqlite3.Connection) -> int:
