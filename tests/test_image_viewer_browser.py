@@ -610,3 +610,35 @@ def test_a_file_written_to_disk_appears_in_the_open_gallery_without_a_reload(bro
     wait_count(page, 6)
     problems.assert_none()
     page.close()
+
+
+def test_thumbnails_that_arrive_after_the_list_reloaded_are_still_shown(browser_context, small_server):
+    """During a first scan (or while ComfyUI keeps saving) the list reloads with fresh rows
+    while the tiles' thumbnails are still on their way; each must still land on its tile."""
+    held = []
+    released = False
+
+    def hold(route):
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    browser_context.route("**/holaf/images/thumbnail?*", hold)
+    try:
+        page, problems = open_viewer(browser_context, small_server)
+        wait_count(page, 6)
+        poll(lambda: len(held), lambda n: n >= 6, message="every tile asked for its thumbnail")
+        # an older file (as a scan finds them, newest first) lands below: the list reloads and
+        # each of the six tiles gets a new row object for the same file at the same place
+        write_png(small_server.output_dir / "older_00001_.png", size=(32, 32), color=(250, 0, 250), mtime=BASE_T - 3600)
+        wait_count(page, 7)
+        released = True
+        for route in held:
+            route.continue_()
+        poll(lambda: thumbnails_missing(page), lambda missing: missing == [], timeout=20,
+             message="every tile shows its thumbnail")
+        problems.assert_none()
+        page.close()
+    finally:
+        browser_context.unroute("**/holaf/images/thumbnail?*")

@@ -358,20 +358,23 @@ export class GalleryGrid extends Eventable {
     tile.cancel?.();
     tile.cancel = null;
     const apply = (/** @type {import("./thumbs.js").ThumbResult} */ result) => {
-      if (tile.thumbKey !== key || tile.item !== item) return;
+      // The key names the file and its version: a list reload hands the tile a new row
+      // object for the same file while this thumbnail is on its way, and it still belongs.
+      if (tile.thumbKey !== key || tile.item?.path !== item.path) return;
+      const shown = tile.item; // the row now on the tile (its error text may be newer)
       tile.cancel = null;
       tile.el.classList.remove("holaf-iv-loading");
       if ("url" in result) {
         tile.el.classList.remove("holaf-iv-broken-tile");
         if (tile.img.getAttribute("src") !== result.url) tile.img.src = result.url;
         tile.broken.textContent = "";
-        if (item.error) tile.el.title = `${item.name}\n⚠ ${item.error}`;
+        if (shown.error) tile.el.title = `${shown.name}\n⚠ ${shown.error}`;
       } else {
         tile.img.removeAttribute("src");
         tile.el.classList.add("holaf-iv-broken-tile");
-        const reason = item.error || result.error;
+        const reason = shown.error || result.error;
         tile.broken.textContent = result.code === "network_error" ? "Offline" : "Unreadable";
-        tile.el.title = `${item.name}\nUnreadable: ${reason}`;
+        tile.el.title = `${shown.name}\nUnreadable: ${reason}`;
         tile.broken.title = reason;
       }
     };

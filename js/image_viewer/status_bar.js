@@ -94,7 +94,10 @@ export class StatusBar {
     const scanning = scan?.state === "scanning";
     this.scan.hidden = !scanning;
     if (scanning) {
-      this.scan.textContent = `Indexing: ${fmt(scan?.done || 0)} / ${fmt(scan?.found || 0)}`;
+      // a push says only "scanning": keep the last figures rather than flash "0 / 0"
+      if (typeof scan?.done === "number" || !this.scan.textContent) {
+        this.scan.textContent = typeof scan?.done === "number" ? `Indexing: ${fmt(scan.done)} / ${fmt(scan?.found || 0)}` : "Indexing…";
+      }
       if (!this._scanTimer && !this._destroyed) this._scanTimer = setTimeout(() => this._pollScan(), SCAN_POLL_MS);
     }
   }

@@ -313,7 +313,7 @@ export class ImageViewer extends Eventable {
       this.live.handle(data);
       this._scheduleOptions();
       this.status.wakeThumbs();
-      if (data?.scanning) this.status.setScan({ state: "scanning", done: 0, found: 0 });
+      if (data?.scanning) this.status.setScan({ state: "scanning" }); // numbers come from the next poll
     }));
     pool.track(this.host.onServerEvent(EDITS_EVENT, (data) => this._onEditsChanged(data?.path, data)));
     pool.add(this.pill, "click", () => this.showNewImages());
