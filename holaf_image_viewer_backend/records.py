@@ -10,6 +10,7 @@ reason) and the row is stored with it, so it is not retried until it changes.
 """
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -132,6 +133,34 @@ def extract_item(root: str, item: tuple, *, ffprobe: str | None) -> tuple[int, i
     return item[0], size, mtime_ns, record
 
 
+MAX_SAMPLERS = 16
+MAX_SAMPLERS_JSON = 16_000
+
+
+def samplers_json(samplers: Any, positive: str, negative: str) -> str | None:
+    """The file's sampling passes as compact JSON for ``image_samplers`` (None without any).
+
+    A pass's prompts are left out when they are the file's main prompts (stored for search
+    already); a pass with other prompts (a refiner's, a second stage's) keeps them, cut short.
+    """
+    if not samplers:
+        return None
+    passes = []
+    for sampler in list(samplers)[:MAX_SAMPLERS]:
+        if not isinstance(sampler, dict):
+            continue
+        entry = {k: v for k, v in sampler.items() if k not in ("positive", "negative")}
+        for key, main in (("positive", positive), ("negative", negative)):
+            text = sampler.get(key)
+            if isinstance(text, str) and text and text[:MAX_PROMPT_TEXT] != main:
+                entry[key] = text[:2000]
+        passes.append(entry)
+    if not passes:
+        return None
+    text = json.dumps(passes, ensure_ascii=False, separators=(",", ":"), default=str)
+    return text if len(text) <= MAX_SAMPLERS_JSON else None
+
+
 def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
     """Flatten a ``MediaInfo`` (see the metadata package) into the values the index stores."""
     params = info.params
@@ -169,6 +198,8 @@ def record_from_info(info: Any, *, xmp_present: bool = False) -> dict:
         "negative": (getattr(params, "negative", None) or "")[:MAX_PROMPT_TEXT],
         "loras": list(dict.fromkeys(loras)),
         "workflow_text": workflow_text[:MAX_WORKFLOW_TEXT],
+        "samplers": samplers_json(getattr(params, "samplers", None), positive,
+                                  getattr(params, "negative", None) or ""),
         # Tags/rating from an .xmp sidecar replace the stored ones; without a sidecar the
         # index keeps what users set through the API.
         "tags": list(dict.fromkeys(tags)) if xmp_present else None,

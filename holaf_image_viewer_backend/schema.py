@@ -121,4 +121,23 @@ def _run_statements(conn: sqlite3.Connection, script: str) -> None:
             conn.execute(statement)
 
 
-MIGRATIONS = [_m001_images]
+def _m002_samplers(conn: sqlite3.Connection) -> None:
+    """Every sampling pass of a file (hires-fix, refiner, multi-stage video), as a JSON list.
+
+    Kept in a side table so the listing rows stay short: most views never need it. Each
+    pass is ``{node_id, class_type, seed, steps, cfg, sampler, scheduler, denoise, model,
+    loras, width, height}`` (its prompt texts only when they differ from the file's main
+    prompts, which are in the search index already). Rows indexed before this table existed
+    are queued to be read again (in the background, newest first; their search text stays
+    meanwhile and is replaced when they are read).
+    """
+    _run_statements(conn, """
+        CREATE TABLE IF NOT EXISTS image_samplers (
+            image_id INTEGER PRIMARY KEY REFERENCES images(id) ON DELETE CASCADE,
+            samplers TEXT NOT NULL
+        );
+        UPDATE images SET metadata_at = NULL WHERE metadata_at IS NOT NULL AND (has_prompt = 1 OR has_workflow = 1);
+        """)
+
+
+MIGRATIONS = [_m001_images, _m002_samplers]

@@ -6,7 +6,8 @@ connections). Nothing here opens a connection.
 
 Invariant kept by the writers: a row has an ``image_fts`` entry exactly when its
 ``metadata_at`` is set (a row whose file changed loses its search text until the
-new metadata is read).
+new metadata is read). One exception: a migration that needs every file read again
+(``schema._m002_samplers``) keeps the old search text until the new one replaces it.
 """
 from __future__ import annotations
 
@@ -183,7 +184,7 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
     applied: list[int] = []
     removed_ids: list[int] = []
     retry = 0
-    fts_rows, lora_rows = [], []
+    fts_rows, lora_rows, sampler_rows = [], [], []
     for image_id, size, mtime_ns, record in results:
         if record.get("missing"):
             removed_ids.append(image_id)
@@ -215,6 +216,8 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
         fts_rows.append((image_id, name, folder, record.get("positive") or "", record.get("negative") or "",
                          record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
         lora_rows.extend((image_id, lora) for lora in loras)
+        if record.get("samplers"):
+            sampler_rows.append((image_id, record["samplers"]))
         if record.get("tags") is not None:
             _replace_tags(conn, image_id, record["tags"], tag_cache)
         if record.get("rating") is not None:
@@ -226,6 +229,8 @@ def apply_metadata(conn: sqlite3.Connection, results: Sequence[tuple[int, int, i
             "VALUES (?,?,?,?,?,?,?,?)", fts_rows)
         conn.executemany("DELETE FROM image_loras WHERE image_id = ?", [(i,) for i in applied])
         conn.executemany("INSERT OR IGNORE INTO image_loras(image_id, lora) VALUES (?, ?)", lora_rows)
+        conn.executemany("DELETE FROM image_samplers WHERE image_id = ?", [(i,) for i in applied])
+        conn.executemany("INSERT INTO image_samplers(image_id, samplers) VALUES (?, ?)", sampler_rows)
     removed_paths: list[str] = []
     if removed_ids:
         for chunk in _chunks(removed_ids):
@@ -258,7 +263,7 @@ def insert_read(conn: sqlite3.Connection, results: Sequence[tuple[tuple, int, in
     applied: list[int] = []
     added: list[str] = []
     stats: list[tuple[str, int, int]] = []
-    fts_rows, lora_rows = [], []
+    fts_rows, lora_rows, sampler_rows = [], [], []
     for facts, size, mtime_ns, record in results:
         if record.get("missing"):
             continue
@@ -283,6 +288,8 @@ def insert_read(conn: sqlite3.Connection, results: Sequence[tuple[tuple, int, in
         fts_rows.append((image_id, row[3], row[1], record.get("positive") or "", record.get("negative") or "",
                          record.get("model") or "", " ".join(loras), record.get("workflow_text") or ""))
         lora_rows.extend((image_id, lora) for lora in loras)
+        if record.get("samplers"):
+            sampler_rows.append((image_id, record["samplers"]))
         if record.get("tags"):
             _replace_tags(conn, image_id, record["tags"], tag_cache)
     if fts_rows:
@@ -290,6 +297,7 @@ def insert_read(conn: sqlite3.Connection, results: Sequence[tuple[tuple, int, in
             "INSERT INTO image_fts(rowid, name, folder, positive, negative, model, loras, workflow) "
             "VALUES (?,?,?,?,?,?,?,?)", fts_rows)
         conn.executemany("INSERT OR IGNORE INTO image_loras(image_id, lora) VALUES (?, ?)", lora_rows)
+        conn.executemany("INSERT OR REPLACE INTO image_samplers(image_id, samplers) VALUES (?, ?)", sampler_rows)
     return {"applied": applied, "added": added, "stats": stats}
 
 

@@ -163,6 +163,65 @@ async def test_corrupt_and_empty_files_become_error_rows_that_are_not_retried(ai
     assert again["metadata_read"] == 0 and again["changed"] == 0  # never an endless retry
 
 
+def hires_fix_prompt() -> dict:
+    """A base pass, then a second KSampler at half denoise over the upscaled latent."""
+    graph = comfy_prompt("a castle on a cliff", seed=7, steps=30)
+    graph["11"] = {"class_type": "LatentUpscaleBy", "inputs": {"samples": ["3", 0], "upscale_method": "nearest-exact",
+                                                                "scale_by": 1.5}}
+    graph["12"] = {"class_type": "KSampler", "inputs": {
+        "seed": 8, "steps": 12, "cfg": 5.0, "sampler_name": "dpmpp_2m", "scheduler": "karras", "denoise": 0.45,
+        "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["11", 0]}}
+    graph["8"]["inputs"]["samples"] = ["12", 0]
+    return graph
+
+
+async def test_every_sampling_pass_is_kept_as_json_beside_the_row_and_leaves_with_it(aiohttp_client, make_app,
+                                                                                       output_dir, host_paths):
+    write_png(output_dir / "hires.png", prompt=hires_fix_prompt())
+    write_png(output_dir / "plain.png")
+    app = make_app(settings=QUIET)
+    cli = await aiohttp_client(app)
+    await synced(cli)
+    db_file = host_paths.data_dir / "holaf_utilities.sqlite"
+
+    def stored() -> dict:
+        conn = sqlite3.connect(db_file)
+        try:
+            return {path: json.loads(text) for path, text in conn.execute(
+                "SELECT i.path, s.samplers FROM image_samplers s JOIN images i ON i.id = s.image_id")}
+        finally:
+            conn.close()
+
+    passes = stored()["hires.png"]
+    assert [(p["seed"], p["steps"], p["sampler"], p["scheduler"], p["denoise"]) for p in passes] == [
+        (7, 30, "euler", "normal", 1.0), (8, 12, "dpmpp_2m", "karras", 0.45)]
+    assert "positive" not in passes[0]  # the main prompt lives in the search index, not twice
+    assert "plain.png" not in stored()  # no generation data, no row
+    (output_dir / "hires.png").unlink()
+    await synced(cli)
+    assert stored() == {}
+
+
+def test_an_index_made_before_the_samplers_table_reads_its_generated_files_again(tmp_path):
+    path = tmp_path / "index.sqlite"
+    old = Database(path, migrations={"images": schema.MIGRATIONS[:1]})
+    old.open()
+    try:
+        for name, has_prompt in (("made.png", 1), ("photo.jpg", 0)):
+            old.write_sync(lambda c, n=name: store.insert_discovered(c, [store.discovered_row((n, 10, 1000, 0, 0), 1.0)]))
+            old.write_sync(lambda c, n=name, h=has_prompt: c.execute(
+                "UPDATE images SET metadata_at = 2.0, has_prompt = ? WHERE path = ?", (h, n)))
+    finally:
+        old.close()
+    new = Database(path, migrations={"images": schema.MIGRATIONS})
+    new.open()
+    try:
+        assert [p for _, p, _ in new.read_sync(store.pending_metadata)] == ["made.png"]
+        assert new.read_sync(lambda c: c.execute("SELECT count(*) FROM image_samplers").fetchone()[0]) == 0
+    finally:
+        new.close()
+
+
 def _bomb_header() -> bytes:
     """A PNG whose header claims 20000x20000: must be indexed from the header, never decoded."""
     import struct
