@@ -224,8 +224,8 @@ LIST_CASES = [
     ("size", {"limit": 200, "sort": "size"}),
     ("random (seeded)", {"limit": 200, "sort": "random", "seed": 1234}),
     ("deep offset 50,000", {"limit": 200, "offset": 50_000}),
-    ("top-level folder + newest", {"limit": 200, "folders": ["copy2"]}),
-    ("subfolder prefix + name", {"limit": 200, "folder_prefix": "copy1/projects", "sort": "name"}),
+    ("top-level folder + newest", {"limit": 200, "_top": True}),
+    ("subfolder prefix + name", {"limit": 200, "_projects": True, "sort": "name"}),
     ("formats WEBP+JPEG", {"limit": 200, "formats": ["WEBP", "JPEG"]}),
     ("videos only", {"limit": 200, "kinds": ["video"]}),
     ("date range (one month)", {"limit": 200, "date_from": "2024-03-01", "date_to": "2024-03-31"}),
@@ -275,6 +275,11 @@ def cmd_listing(args) -> None:
                     body["lora"] = lora
                 if body.pop("_sampler", False):
                     body["sampler"] = sampler
+                if body.pop("_top", False):  # the biggest top-level folder (a copy at 100k)
+                    body["folders"] = [max(options["folders"], key=lambda f: f.get("count", 0))["path"]]
+                if body.pop("_projects", False):  # make_corpus's nested project tree (under copy1/ at 100k)
+                    copies = any(f["path"] == "copy1" for f in options["folders"])
+                    body["folder_prefix"] = "copy1/projects" if copies else "projects"
                 rows_out.append(await measure(client, label, body, pages, args.repeat))
             for text in SEARCHES:
                 rows_out.append(await measure(client, f"search {text}", {"limit": 200, "search": text,

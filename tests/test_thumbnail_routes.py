@@ -9,6 +9,7 @@ import os
 
 from PIL import Image
 
+from index_gallery import synced
 from media_factory import bomb_png, comfy_png, make_video, open_bytes
 
 
@@ -62,6 +63,7 @@ async def test_an_unreadable_file_is_recorded_and_retried_only_on_demand(client,
     assert first.status == 422 and body["code"] == "thumbnail_failed" and body["reason"] == "too_large"
     second = await client.get("/holaf/images/thumbnail", params={"path": "bomb.png"})
     assert second.status == 422  # answered from the record, not regenerated
+    await synced(client)  # the stats count the index's files: let it list bomb.png first
     stats = await (await client.get("/holaf/images/thumbnail-stats")).json()
     assert stats["failed"] == 1
     resp = await client.post("/holaf/images/regenerate-thumbnail", json={"path": "bomb.png"})
@@ -118,6 +120,7 @@ async def test_thumbnail_route_errors_are_json(client, output_dir):
 async def test_stats_and_clean_thumbnails_remove_orphans(client, output_dir, host_paths):
     comfy_png(output_dir / "f.png", 300, 300)
     await _get_until_ready(client, "f.png")
+    await synced(client)  # the stats count the index's files
     stats = await (await client.get("/holaf/images/thumbnail-stats")).json()
     assert stats["done"] >= 1 and stats["size"] == 384
     orphan = host_paths.data_dir / "thumbnails" / "384" / "ab" / ("ab" + "0" * 22 + "-" + "1" * 16 + ".webp")
