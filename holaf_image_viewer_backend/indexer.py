@@ -3,9 +3,11 @@
 Work arrives from three places and is done in one order, so nothing races:
 
 * scan requests (start-up, the sync-database route, the periodic reconcile):
-  walk → compare with the stored ``stat`` facts → write new/changed/moved/vanished
-  rows in batches (the UI can list files at once) → read metadata for the rows
-  still pending, newest first, with the extraction pool;
+  walk → compare with the stored ``stat`` facts → write changed/moved/vanished
+  rows in batches → read the new files' metadata with the extraction pool, newest
+  first, storing each new file once with it (every 256 files committed, so the UI
+  lists the newest at once) → read the rows still pending (changed files, or left
+  by an interrupted scan);
 * stable file notices from the debouncer (watcher, ComfyUI "executed" events);
 * folders to compare with the index (watcher folder events, the folder poller).
 
