@@ -51,6 +51,11 @@ def setup(ctx, routes) -> None:
 
             ops.listeners.append(index_link.IndexFollower(ctx))
             service.candidate_source = index_link.thumbnail_candidates(lambda: service.size)
+            index = ctx.state["image_index"]
+            # Background thumbnails wait (at the bounded busy rate) while the index reads a scan:
+            # the scan takes seconds and search, filters and counts wait on it; thumbnails of
+            # the tiles on screen are asked for with priority and are not held back.
+            service.monitor.add_busy_check(lambda: index.status.state == "scanning")
             service.index_sql = index_link.INDEX_SQL
             tools.on_rewritten = lambda rels: index_link.refresh_files(ctx, rels)
         summary = await ctx.run_blocking(ops.reconcile)

@@ -89,9 +89,10 @@ class JobOutcome:
 class LoadMonitor:
     """Is the machine idle enough for full-speed background work?
 
-    Busy while ComfyUI runs a prompt (its execution events) or while other
-    processes use more than ``cpu_busy_percent`` of the machine. Our own helpers'
-    CPU is excluded, so full speed does not turn itself off.
+    Busy while ComfyUI runs a prompt (its execution events), while a busy check
+    says so (the index reading a scan's metadata: short, and every view waits on
+    it), or while other processes use more than ``cpu_busy_percent`` of the
+    machine. Our own helpers' CPU is excluded, so full speed does not turn itself off.
     """
 
     def __init__(self, *, cpu_busy_percent: float = 50.0, sample_every_s: float = 2.0) -> None:
@@ -103,10 +104,15 @@ class LoadMonitor:
         self._last_sample = 0.0
         self._last_times: tuple[float, float] | None = None
         self._own_pids: Callable[[], list[int]] = lambda: []
+        self._busy_checks: list[Callable[[], bool]] = []
         self._lock = threading.Lock()
 
     def set_own_pids(self, fn: Callable[[], list[int]]) -> None:
         self._own_pids = fn
+
+    def add_busy_check(self, fn: Callable[[], bool]) -> None:
+        """``fn()`` true means: not idle now (called from any thread, must be cheap)."""
+        self._busy_checks.append(fn)
 
     def on_host_event(self, event: str, data: Any) -> None:
         """ComfyUI execution events (called from any thread)."""
@@ -126,6 +132,12 @@ class LoadMonitor:
     def idle(self) -> bool:
         if self.host_busy or time.monotonic() < self._host_busy_until:
             return False
+        for check in self._busy_checks:
+            try:
+                if check():
+                    return False
+            except Exception:
+                pass
         self._sample()
         return not self._others_busy
 

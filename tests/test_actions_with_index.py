@@ -229,3 +229,25 @@ async def test_the_watcher_leaves_a_file_being_trashed_to_the_file_operation(aio
     after = rows(client)
     assert "slow.png" not in after
     assert after["trashcan/slow.png"]["id"] == before["id"]
+
+
+async def test_background_thumbnails_hold_back_while_the_index_reads_a_scan(aiohttp_client, make_indexed_app, output_dir):
+    """A scan is short and every view waits on it: the backfill is not 'idle' meanwhile."""
+    template = comfy_png(output_dir / "t.png", 64, 64).read_bytes()
+    for i in range(1500):
+        (output_dir / f"s{i:04d}.png").write_bytes(template)
+    client = await aiohttp_client(make_indexed_app())
+    await sync(client)
+    assert (await (await client.get("/holaf/images/thumbnail-stats")).json())["total"] == 1501
+    await client.post("/holaf/images/maintenance/sync-database", json={"force": True})  # read everything again
+    seen_while_scanning = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        before = await (await client.get("/holaf/images/scan-status")).json()
+        stats = await (await client.get("/holaf/images/thumbnail-stats")).json()
+        after = await (await client.get("/holaf/images/scan-status")).json()
+        if before["state"] == after["state"] == "scanning":
+            seen_while_scanning.append(stats["idle"])
+        elif after["state"] == "idle" and seen_while_scanning:
+            break
+    assert seen_while_scanning and not any(seen_while_scanning)
